@@ -1,0 +1,151 @@
+//! A batch of captured packets copied out of the ring: their bytes back to back in one
+//! buffer and a fixed-size record of numbers per packet. The binding hands both to
+//! JavaScript as they are, so this layout is shared with `index.ts`.
+
+use crate::frame::PacketInfo;
+
+/// Numbers per packet in [`Batch::meta`].
+pub const META_STRIDE: usize = 9;
+/// Indexes into one packet's record.
+pub const META_OFFSET: usize = 0;
+pub const META_CAPLEN: usize = 1;
+pub const META_LEN: usize = 2;
+pub const META_SEC: usize = 3;
+pub const META_NSEC: usize = 4;
+pub const META_IFINDEX: usize = 5;
+pub const META_PKTTYPE: usize = 6;
+/// VLAN TCI in the low 16 bits, TPID in the high 16 bits.
+pub const META_VLAN: usize = 7;
+pub const META_FLAGS: usize = 8;
+/// [`META_FLAGS`] bit: the packet carried an 802.1Q/802.1ad tag (reinserted in the data).
+pub const FLAG_VLAN: u32 = 1;
+
+const VLAN_TAG_LEN: usize = 4;
+const MAC_ADDRS_LEN: usize = 12;
+
+/// Packets copied out of the ring; reused between reads to keep allocations down.
+#[derive(Debug, Default, Clone)]
+pub struct Batch {
+    pub data: Vec<u8>,
+    pub meta: Vec<u32>,
+}
+
+/// One packet of a [`Batch`], borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct PacketView<'a> {
+    pub data: &'a [u8],
+    /// Length on the wire, counting a reinserted VLAN tag.
+    pub len: u32,
+    pub sec: u32,
+    pub nsec: u32,
+    pub ifindex: i32,
+    pub pkttype: u8,
+    /// `(tpid, tci)` of the tag the kernel had removed.
+    pub vlan: Option<(u16, u16)>,
+}
+
+impl Batch {
+    pub fn len(&self) -> usize {
+        self.meta.len() / META_STRIDE
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.meta.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.meta.clear();
+    }
+
+    /// Appends a packet. If the kernel took a VLAN tag off the frame, the tag is put back
+    /// after the two MAC addresses (as libpcap does), so `data` is the frame as it was on
+    /// the wire; the result is cut to `snaplen` bytes.
+    pub fn push(&mut self, info: &PacketInfo, bytes: &[u8], snaplen: u32) {
+        let offset = self.data.len();
+        let vlan = info.vlan();
+        let mut len = info.len;
+        match vlan {
+            Some((tpid, tci)) if bytes.len() >= MAC_ADDRS_LEN => {
+                self.data.extend_from_slice(&bytes[..MAC_ADDRS_LEN]);
+                self.data.extend_from_slice(&tpid.to_be_bytes());
+                self.data.extend_from_slice(&tci.to_be_bytes());
+                self.data.extend_from_slice(&bytes[MAC_ADDRS_LEN..]);
+                len += VLAN_TAG_LEN as u32;
+            }
+            _ => self.data.extend_from_slice(bytes),
+        }
+        self.data.truncate(offset + (self.data.len() - offset).min(snaplen as usize));
+        let caplen = (self.data.len() - offset) as u32;
+        let (tpid, tci) = vlan.unwrap_or((0, 0));
+        self.meta.extend_from_slice(&[
+            offset as u32,
+            caplen,
+            len.max(caplen),
+            info.sec,
+            info.nsec,
+            info.ifindex as u32,
+            info.pkttype as u32,
+            (tci as u32) | ((tpid as u32) << 16),
+            if vlan.is_some() { FLAG_VLAN } else { 0 },
+        ]);
+    }
+
+    pub fn get(&self, index: usize) -> Option<PacketView<'_>> {
+        let m = self.meta.get(index * META_STRIDE..(index + 1) * META_STRIDE)?;
+        let start = m[META_OFFSET] as usize;
+        Some(PacketView {
+            data: &self.data[start..start + m[META_CAPLEN] as usize],
+            len: m[META_LEN],
+            sec: m[META_SEC],
+            nsec: m[META_NSEC],
+            ifindex: m[META_IFINDEX] as i32,
+            pkttype: m[META_PKTTYPE] as u8,
+            vlan: (m[META_FLAGS] & FLAG_VLAN != 0).then(|| ((m[META_VLAN] >> 16) as u16, m[META_VLAN] as u16)),
+        })
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = PacketView<'_>> {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vlan_tag_is_reinserted_and_lengths_grow() {
+        let frame: Vec<u8> = (0..60u8).collect();
+        let info = PacketInfo {
+            len: 60,
+            status: libc::TP_STATUS_VLAN_VALID | libc::TP_STATUS_VLAN_TPID_VALID,
+            vlan_tci: 0x2064,
+            vlan_tpid: 0x88a8,
+            ..Default::default()
+        };
+        let mut b = Batch::default();
+        b.push(&info, &frame, 262_144);
+        let p = b.get(0).unwrap();
+        assert_eq!(p.len, 64);
+        assert_eq!(p.data.len(), 64);
+        assert_eq!(&p.data[..12], &frame[..12]);
+        assert_eq!(&p.data[12..16], &[0x88, 0xa8, 0x20, 0x64]);
+        assert_eq!(&p.data[16..], &frame[12..]);
+        assert_eq!(p.vlan, Some((0x88a8, 0x2064)));
+    }
+
+    #[test]
+    fn tag_without_tpid_is_8021q_and_snaplen_cuts() {
+        let info = PacketInfo { len: 100, status: libc::TP_STATUS_VLAN_VALID, vlan_tci: 5, ..Default::default() };
+        let mut b = Batch::default();
+        b.push(&info, &[9u8; 100], 20);
+        b.push(&PacketInfo { len: 50, ..Default::default() }, &[7u8; 30], 262_144);
+        let p = b.get(0).unwrap();
+        assert_eq!((p.len, p.data.len()), (104, 20));
+        assert_eq!(&p.data[12..16], &[0x81, 0x00, 0x00, 0x05]);
+        let q = b.get(1).unwrap();
+        assert_eq!((q.len, q.data, q.vlan), (50, &[7u8; 30][..], None));
+        assert_eq!(b.len(), 2);
+    }
+}

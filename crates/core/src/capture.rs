@@ -1,0 +1,175 @@
+//! A capture: a socket, its reader, and running totals of the kernel's statistics.
+
+use std::os::fd::AsFd;
+use std::sync::Arc;
+
+use crate::batch::Batch;
+use crate::error::Result;
+use crate::mmap::Mapping;
+use crate::options::{Geometry, RxOptions, MAX_SNAPLEN};
+use crate::rx::{Reader, RecvReader, RingV2, RingV3};
+use crate::socket::{PacketSocket, ETH_P_ALL_BE};
+
+/// Running totals since the capture opened. The kernel resets PACKET_STATISTICS on every
+/// read; these add them up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Packets the socket accepted into its ring or queue (`tp_packets - tp_drops`).
+    pub received: u64,
+    /// Packets the kernel dropped because the ring or queue was full (`tp_drops`).
+    pub dropped: u64,
+    /// Times a TPACKET_V3 ring was full and froze (`tp_freeze_q_cnt`); 0 for V2 and recv().
+    pub freezes: u64,
+    /// Packets copied out to the user so far.
+    pub delivered: u64,
+    /// Ring headers that pointed outside their slot and were skipped (should stay 0).
+    pub malformed: u64,
+}
+
+/// A packet capture on one interface through a PACKET_MMAP ring or recv().
+#[derive(Debug)]
+pub struct Capture {
+    socket: Arc<PacketSocket>,
+    reader: Reader,
+    snaplen: u32,
+    v3: bool,
+    block_timeout_ms: u32,
+    totals: Stats,
+}
+
+/// `BPF_RET | BPF_K`: a one-instruction classic BPF program that keeps `k` bytes.
+const BPF_RET_K: u16 = 0x06;
+
+impl Capture {
+    /// Validates `options`, then: creates the socket (it receives nothing yet), sets the
+    /// TPACKET version, the snapshot filter and the ring, maps the ring, and only then
+    /// binds to the interface, so no packet is queued outside the ring and none is lost
+    /// to the purge a bind-first order would need.
+    pub fn open(iface: &str, options: &RxOptions) -> Result<Capture> {
+        let config = options.validate()?;
+        let socket = PacketSocket::open(iface, config.netns.as_deref())?;
+        let (reader, v3, block_timeout_ms) = match config.geometry {
+            Some(geometry) => {
+                let (version, v3, timeout) = match geometry {
+                    Geometry::V3 { block_timeout_ms, .. } => (libc::tpacket_versions::TPACKET_V3, true, block_timeout_ms),
+                    Geometry::V2 { .. } => (libc::tpacket_versions::TPACKET_V2, false, 0),
+                };
+                socket.set_version(version)?;
+                (Self::ring(&socket, geometry)?, v3, timeout)
+            }
+            None => {
+                let on: libc::c_int = 1;
+                socket.set_option(libc::SOL_PACKET, libc::PACKET_AUXDATA, &on, "PACKET_AUXDATA")?;
+                socket.set_option(libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, &on, "SO_TIMESTAMPNS")?;
+                if let Some(size) = config.buffer_size {
+                    let size = size as libc::c_int;
+                    // SO_RCVBUFFORCE passes net.core.rmem_max (needs CAP_NET_ADMIN); else the capped one.
+                    socket
+                        .set_option(libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &size, "SO_RCVBUFFORCE")
+                        .or_else(|_| socket.set_option(libc::SOL_SOCKET, libc::SO_RCVBUF, &size, "SO_RCVBUF"))?;
+                }
+                (Reader::Recv(RecvReader::new(config.snaplen)), false, 0)
+            }
+        };
+        if config.snaplen < MAX_SNAPLEN {
+            let keep = [libc::sock_filter { code: BPF_RET_K, jt: 0, jf: 0, k: config.snaplen }];
+            socket.attach_filter(&keep)?;
+        }
+        if config.ignore_outgoing {
+            let on: libc::c_int = 1;
+            socket.set_option(libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, &on, "PACKET_IGNORE_OUTGOING")?;
+        }
+        if config.promiscuous {
+            socket.set_promiscuous()?;
+        }
+        socket.bind(ETH_P_ALL_BE)?;
+        Ok(Capture {
+            socket: Arc::new(socket),
+            reader,
+            snaplen: config.snaplen,
+            v3,
+            block_timeout_ms,
+            totals: Stats::default(),
+        })
+    }
+
+    /// PACKET_RX_RING with `geometry`, then mmap of the whole ring.
+    fn ring(socket: &PacketSocket, geometry: Geometry) -> Result<Reader> {
+        match geometry {
+            Geometry::V3 { block_size, block_count, frame_size, block_timeout_ms } => {
+                let req = libc::tpacket_req3 {
+                    tp_block_size: block_size,
+                    tp_block_nr: block_count,
+                    tp_frame_size: frame_size,
+                    tp_frame_nr: (block_size / frame_size) * block_count,
+                    tp_retire_blk_tov: block_timeout_ms,
+                    tp_sizeof_priv: 0,
+                    tp_feature_req_word: 0,
+                };
+                socket.set_option(libc::SOL_PACKET, libc::PACKET_RX_RING, &req, "PACKET_RX_RING")?;
+                let map = Mapping::new(socket.as_fd(), geometry.ring_bytes()).map_err(socket.err("mmap"))?;
+                Ok(Reader::V3(RingV3::new(map, block_size as usize, block_count as usize)))
+            }
+            Geometry::V2 { block_size, block_count, frame_size, frame_count } => {
+                let req = libc::tpacket_req {
+                    tp_block_size: block_size,
+                    tp_block_nr: block_count,
+                    tp_frame_size: frame_size,
+                    tp_frame_nr: frame_count,
+                };
+                socket.set_option(libc::SOL_PACKET, libc::PACKET_RX_RING, &req, "PACKET_RX_RING")?;
+                let map = Mapping::new(socket.as_fd(), geometry.ring_bytes()).map_err(socket.err("mmap"))?;
+                Ok(Reader::V2(RingV2::new(map, block_size as usize, frame_size as usize, frame_count as usize)))
+            }
+        }
+    }
+
+    /// Appends the packets that are ready to `batch` (one V3 block, the ready V2 frames,
+    /// or what recv() has queued) without blocking; returns how many. 0 means nothing is
+    /// ready: wait for readability of [`Capture::socket`] (or call [`Capture::wait`]).
+    pub fn read(&mut self, batch: &mut Batch) -> Result<usize> {
+        let (count, malformed) = self.reader.read(&self.socket, batch, self.snaplen)?;
+        self.totals.delivered += count as u64;
+        self.totals.malformed += malformed;
+        Ok(count)
+    }
+
+    /// Blocks in poll() up to `timeout_ms` (-1: forever) until packets may be ready.
+    /// A pending socket error (the interface went down or was removed) is returned as such.
+    pub fn wait(&self, timeout_ms: i32) -> Result<bool> {
+        let revents = self.socket.poll(libc::POLLIN, timeout_ms).map_err(self.socket.err("poll"))?;
+        if revents & libc::POLLIN != 0 {
+            return Ok(true);
+        }
+        if revents & libc::POLLERR != 0 {
+            if let Some(e) = self.socket.take_error() {
+                return Err(self.socket.error_from(e));
+            }
+        }
+        Ok(false)
+    }
+
+    /// Running totals; reads (and so resets) the kernel's PACKET_STATISTICS.
+    pub fn stats(&mut self) -> Result<Stats> {
+        let k = self.socket.kernel_stats(self.v3)?;
+        // tp_packets counts the dropped packets too (the kernel adds tp_drops on read).
+        self.totals.received += u64::from(k.packets.saturating_sub(k.drops));
+        self.totals.dropped += u64::from(k.drops);
+        self.totals.freezes += u64::from(k.freezes);
+        Ok(self.totals)
+    }
+
+    /// The socket, shared so that a waiter on another thread can poll it.
+    pub fn socket(&self) -> &Arc<PacketSocket> {
+        &self.socket
+    }
+
+    pub fn snaplen(&self) -> u32 {
+        self.snaplen
+    }
+
+    /// `tp_retire_blk_tov` of a TPACKET_V3 ring; 0 otherwise.
+    pub fn block_timeout_ms(&self) -> u32 {
+        self.block_timeout_ms
+    }
+}

@@ -1,0 +1,104 @@
+//! The one error type of the crate. Each variant knows which JavaScript error class it
+//! maps to (see [`Error::kind`]) and its message names the value, the rule or the errno.
+
+use std::fmt;
+use std::io;
+
+use crate::sys::errno_name;
+
+#[derive(Debug)]
+pub enum Error {
+    /// An option is outside its range or breaks a geometry rule; nothing was opened.
+    Range(String),
+    /// An argument has the wrong shape (for example an empty interface name).
+    Type(String),
+    /// The interface does not exist (ENODEV) in the namespace the socket lives in.
+    NoDevice { iface: String },
+    /// The kernel refused for lack of privilege: opening AF_PACKET sockets needs CAP_NET_RAW.
+    Permission { iface: String, op: &'static str, errno: i32 },
+    /// The interface went down or was removed while the socket was bound to it (ENETDOWN).
+    InterfaceDown { iface: String, removed: bool },
+    /// The capture or sender was closed before this call.
+    Closed,
+    /// Any other failed system call, with the operation that failed.
+    Os { iface: String, op: &'static str, source: io::Error },
+}
+
+/// The class of JavaScript error a binding should throw for an [`Error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    Range,
+    Type,
+    System,
+}
+
+impl Error {
+    pub(crate) fn os(iface: &str, op: &'static str, source: io::Error) -> Self {
+        let errno = source.raw_os_error().unwrap_or(0);
+        match errno {
+            libc::EPERM | libc::EACCES => Error::Permission { iface: iface.to_owned(), op, errno },
+            libc::ENODEV | libc::ENXIO => Error::NoDevice { iface: iface.to_owned() },
+            libc::ENETDOWN => Error::InterfaceDown { iface: iface.to_owned(), removed: false },
+            _ => Error::Os { iface: iface.to_owned(), op, source },
+        }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Range(_) => ErrorKind::Range,
+            Error::Type(_) => ErrorKind::Type,
+            _ => ErrorKind::System,
+        }
+    }
+
+    /// A Node-style `code` for the error: `ERR_OUT_OF_RANGE`, `ERR_INVALID_ARG_TYPE`,
+    /// `ERR_NETRING_CLOSED`, or the errno name ("ENODEV", "EPERM", …).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Range(_) => "ERR_OUT_OF_RANGE",
+            Error::Type(_) => "ERR_INVALID_ARG_TYPE",
+            Error::NoDevice { .. } => "ENODEV",
+            Error::Permission { errno, .. } => errno_name(*errno),
+            Error::InterfaceDown { .. } => "ENETDOWN",
+            Error::Closed => "ERR_NETRING_CLOSED",
+            Error::Os { source, .. } => errno_name(source.raw_os_error().unwrap_or(0)),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Range(msg) | Error::Type(msg) => f.write_str(msg),
+            Error::NoDevice { iface } => write!(f, "no such interface \"{iface}\" (ENODEV)"),
+            Error::Permission { iface, op, errno } => write!(
+                f,
+                "{op} on \"{iface}\" was refused ({}): capturing and injecting packets needs \
+                 CAP_NET_RAW (run as root or grant it, e.g. `setcap cap_net_raw+ep $(which node)`)",
+                errno_name(*errno)
+            ),
+            Error::InterfaceDown { iface, removed: true } => {
+                write!(f, "interface \"{iface}\" was removed during the capture (ENETDOWN)")
+            }
+            Error::InterfaceDown { iface, removed: false } => {
+                write!(f, "interface \"{iface}\" went down during the capture (ENETDOWN)")
+            }
+            Error::Closed => f.write_str("the handle is closed"),
+            Error::Os { iface, op, source } => {
+                let errno = source.raw_os_error().unwrap_or(0);
+                write!(f, "{op} on \"{iface}\" failed: {source} ({})", errno_name(errno))
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Os { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

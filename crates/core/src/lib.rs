@@ -1,0 +1,44 @@
+//! netring-core: packet capture and injection on Linux through AF_PACKET sockets and
+//! their PACKET_MMAP rings (TPACKET_V3 blocks, TPACKET_V2 frames), or plain recv().
+//!
+//! No Node.js here: the `netring` napi crate maps this to JavaScript.
+//!
+//! ```no_run
+//! use netring_core::{Batch, Capture, RxOptions};
+//! let mut capture = Capture::open("eth0", &RxOptions::default())?;
+//! let mut batch = Batch::default();
+//! loop {
+//!     batch.clear();
+//!     if capture.read(&mut batch)? == 0 {
+//!         capture.wait(-1)?;
+//!         continue;
+//!     }
+//!     for packet in batch.iter() {
+//!         println!("{} bytes of {}", packet.data.len(), packet.len);
+//!     }
+//! }
+//! # Ok::<(), netring_core::Error>(())
+//! ```
+
+mod batch;
+mod capture;
+mod error;
+mod frame;
+mod mmap;
+mod netns;
+mod options;
+mod rx;
+mod socket;
+mod sys;
+
+pub use batch::{
+    Batch, PacketView, FLAG_VLAN, META_CAPLEN, META_FLAGS, META_IFINDEX, META_LEN, META_NSEC, META_OFFSET,
+    META_PKTTYPE, META_SEC, META_STRIDE, META_VLAN,
+};
+pub use capture::{Capture, Stats};
+pub use error::{Error, ErrorKind, Result};
+pub use frame::PacketInfo;
+pub use netns::netns_path;
+pub use options::*;
+pub use socket::{check_interface_name, KernelStats, PacketSocket};
+pub use sys::{errno_name, page_size};

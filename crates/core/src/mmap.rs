@@ -1,0 +1,51 @@
+//! The shared memory of a PACKET_MMAP ring.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::ptr::NonNull;
+
+use crate::sys::syscall;
+
+/// A `mmap(MAP_SHARED)` of a packet socket's ring; unmapped on drop.
+#[derive(Debug)]
+#[allow(clippy::len_without_is_empty)]
+pub struct Mapping {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: the mapping is plain memory owned by this value; who may touch which slot is
+// governed by the ring's status words, which are only accessed atomically.
+unsafe impl Send for Mapping {}
+
+impl Mapping {
+    /// Maps `len` bytes of the ring set up on `fd` with PACKET_RX_RING / PACKET_TX_RING.
+    pub fn new(fd: BorrowedFd<'_>, len: usize) -> io::Result<Self> {
+        // SAFETY: a fresh shared mapping chosen by the kernel (addr NULL), so it aliases no
+        // Rust object; the kernel checks `len` against the ring it set up.
+        let ptr = unsafe {
+            libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd.as_raw_fd(), 0)
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let ptr = NonNull::new(ptr.cast::<u8>()).ok_or_else(|| io::Error::from_raw_os_error(libc::ENOMEM))?;
+        Ok(Mapping { ptr, len })
+    }
+
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // munmap can only fail for an address range that is not a mapping, which cannot
+        // happen for one this value created; there is nothing useful to do in drop anyway.
+        let _ = syscall!(munmap(self.ptr.as_ptr().cast(), self.len));
+    }
+}

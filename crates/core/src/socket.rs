@@ -1,0 +1,237 @@
+//! The AF_PACKET socket: creation, interface lookup, socket options and statistics.
+
+use std::io;
+use std::mem;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+use crate::error::{Error, Result};
+use crate::netns::in_netns;
+use crate::sys::{getsockopt, setsockopt, syscall};
+
+/// `ETH_P_ALL`: every protocol, in network byte order as `bind()` wants it.
+pub const ETH_P_ALL_BE: u16 = (libc::ETH_P_ALL as u16).to_be();
+
+/// Checks an interface name the way the kernel's `dev_valid_name()` does.
+pub fn check_interface_name(name: &str) -> Result<()> {
+    let bad = name.is_empty()
+        || name.len() >= libc::IFNAMSIZ
+        || name == "."
+        || name == ".."
+        || name.chars().any(|c| c == '/' || c == ':' || c == '\0' || c.is_whitespace());
+    if bad {
+        return Err(Error::Type(format!(
+            "interface name {name:?} must be 1 to {} bytes with no '/', ':' or white space",
+            libc::IFNAMSIZ - 1
+        )));
+    }
+    Ok(())
+}
+
+/// A raw AF_PACKET socket bound to one interface (once [`PacketSocket::bind`] is called).
+#[derive(Debug)]
+pub struct PacketSocket {
+    fd: OwnedFd,
+    iface: String,
+    ifindex: i32,
+}
+
+/// The kernel's PACKET_STATISTICS, as read (the kernel resets them on every read).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KernelStats {
+    /// `tp_packets`: packets that reached the socket, *including* `tp_drops`.
+    pub packets: u32,
+    /// `tp_drops`: packets dropped because the ring or buffer was full.
+    pub drops: u32,
+    /// `tp_freeze_q_cnt` (TPACKET_V3 only): times the ring was full and the queue froze.
+    pub freezes: u32,
+}
+
+impl PacketSocket {
+    /// Creates a non-blocking AF_PACKET socket with protocol 0 (it receives nothing until
+    /// `bind()` names a protocol) and looks up `iface`, inside `netns` when given.
+    pub fn open(iface: &str, netns: Option<&str>) -> Result<Self> {
+        check_interface_name(iface)?;
+        let create = || {
+            syscall!(socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0))
+                .map_err(|e| Error::os(iface, "socket(AF_PACKET)", e))
+        };
+        let raw = match netns {
+            Some(ns) => in_netns(ns, create)?,
+            None => create()?,
+        };
+        // SAFETY: `raw` is a socket fd just returned by socket() and owned by nobody else.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let mut socket = PacketSocket { fd, iface: iface.to_owned(), ifindex: 0 };
+        socket.ifindex = socket.interface_index(iface).map_err(|e| Error::os(iface, "SIOCGIFINDEX", e))?;
+        Ok(socket)
+    }
+
+    pub fn iface(&self) -> &str {
+        &self.iface
+    }
+
+    pub fn ifindex(&self) -> i32 {
+        self.ifindex
+    }
+
+    pub(crate) fn err(&self, op: &'static str) -> impl FnOnce(io::Error) -> Error + '_ {
+        move |e| Error::os(&self.iface, op, e)
+    }
+
+    fn ifreq(&self, name: &str, request: libc::c_ulong) -> io::Result<libc::ifreq> {
+        // SAFETY: ifreq is a C struct of integers and arrays, for which all-zero is valid.
+        let mut req: libc::ifreq = unsafe { mem::zeroed() };
+        for (dst, src) in req.ifr_name.iter_mut().zip(name.bytes().take(libc::IFNAMSIZ - 1)) {
+            *dst = src as libc::c_char;
+        }
+        // SAFETY: SIOCGIF* requests read ifr_name and write into ifr_ifru of `req`, which
+        // lives for the whole call.
+        syscall!(ioctl(self.fd.as_raw_fd(), request as _, &mut req as *mut libc::ifreq))?;
+        Ok(req)
+    }
+
+    /// Index of interface `name` in the socket's own network namespace (SIOCGIFINDEX).
+    pub fn interface_index(&self, name: &str) -> io::Result<i32> {
+        let req = self.ifreq(name, libc::SIOCGIFINDEX)?;
+        // SAFETY: SIOCGIFINDEX filled the ifru_ifindex member of the union.
+        Ok(unsafe { req.ifr_ifru.ifru_ifindex })
+    }
+
+    /// The interface's MTU (SIOCGIFMTU).
+    pub fn mtu(&self) -> Result<u32> {
+        let req = self.ifreq(&self.iface, libc::SIOCGIFMTU).map_err(self.err("SIOCGIFMTU"))?;
+        // SAFETY: SIOCGIFMTU filled the ifru_mtu member of the union.
+        Ok(unsafe { req.ifr_ifru.ifru_mtu } as u32)
+    }
+
+    pub fn set_option<T>(&self, level: libc::c_int, name: libc::c_int, value: &T, op: &'static str) -> Result<()> {
+        setsockopt(self.fd.as_fd(), level, name, value).map_err(self.err(op))
+    }
+
+    /// PACKET_VERSION: TPACKET_V2 or TPACKET_V3 frame headers; must precede the ring.
+    pub fn set_version(&self, version: libc::tpacket_versions) -> Result<()> {
+        self.set_option(libc::SOL_PACKET, libc::PACKET_VERSION, &(version as libc::c_int), "PACKET_VERSION")
+    }
+
+    /// Binds to the interface for `protocol` (network byte order); packets flow from here on.
+    pub fn bind(&self, protocol_be: u16) -> Result<()> {
+        // SAFETY: sockaddr_ll is a C struct of integers, for which all-zero is valid.
+        let mut addr: libc::sockaddr_ll = unsafe { mem::zeroed() };
+        addr.sll_family = libc::AF_PACKET as u16;
+        addr.sll_protocol = protocol_be;
+        addr.sll_ifindex = self.ifindex;
+        // SAFETY: `addr` is a valid sockaddr_ll and the length passed is its size.
+        syscall!(bind(
+            self.fd.as_raw_fd(),
+            &addr as *const libc::sockaddr_ll as *const libc::sockaddr,
+            mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+        ))
+        .map(drop)
+        .map_err(self.err("bind"))
+    }
+
+    /// PACKET_ADD_MEMBERSHIP with PACKET_MR_PROMISC; the kernel undoes it when the socket closes.
+    pub fn set_promiscuous(&self) -> Result<()> {
+        let mreq = libc::packet_mreq {
+            mr_ifindex: self.ifindex,
+            mr_type: libc::PACKET_MR_PROMISC as u16,
+            mr_alen: 0,
+            mr_address: [0; 8],
+        };
+        self.set_option(libc::SOL_PACKET, libc::PACKET_ADD_MEMBERSHIP, &mreq, "PACKET_ADD_MEMBERSHIP")
+    }
+
+    /// SO_ATTACH_FILTER with a classic BPF program.
+    pub fn attach_filter(&self, program: &[libc::sock_filter]) -> Result<()> {
+        let fprog = libc::sock_fprog { len: program.len() as u16, filter: program.as_ptr() as *mut libc::sock_filter };
+        self.set_option(libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &fprog, "SO_ATTACH_FILTER")
+    }
+
+    /// PACKET_STATISTICS. `v3` selects the `tpacket_stats_v3` layout.
+    pub fn kernel_stats(&self, v3: bool) -> Result<KernelStats> {
+        let fd = self.fd.as_fd();
+        if v3 {
+            let s: libc::tpacket_stats_v3 =
+                getsockopt(fd, libc::SOL_PACKET, libc::PACKET_STATISTICS).map_err(self.err("PACKET_STATISTICS"))?;
+            Ok(KernelStats { packets: s.tp_packets, drops: s.tp_drops, freezes: s.tp_freeze_q_cnt })
+        } else {
+            let s: libc::tpacket_stats =
+                getsockopt(fd, libc::SOL_PACKET, libc::PACKET_STATISTICS).map_err(self.err("PACKET_STATISTICS"))?;
+            Ok(KernelStats { packets: s.tp_packets, drops: s.tp_drops, freezes: 0 })
+        }
+    }
+
+    /// Reads and clears the socket's pending error (SO_ERROR), e.g. ENETDOWN after the
+    /// interface went down or was removed.
+    pub fn take_error(&self) -> Option<io::Error> {
+        match getsockopt::<libc::c_int>(self.fd.as_fd(), libc::SOL_SOCKET, libc::SO_ERROR) {
+            Ok(0) => None,
+            Ok(errno) => Some(io::Error::from_raw_os_error(errno)),
+            Err(e) => Some(e),
+        }
+    }
+
+    /// Turns a pending socket error into an [`Error`] that says whether the interface
+    /// went down or is gone.
+    pub fn error_from(&self, e: io::Error) -> Error {
+        if e.raw_os_error() == Some(libc::ENETDOWN) {
+            let removed = self.interface_index(&self.iface).map_or(true, |index| index != self.ifindex);
+            return Error::InterfaceDown { iface: self.iface.clone(), removed };
+        }
+        Error::os(&self.iface, "receive", e)
+    }
+
+    /// One `send()` of a whole link-layer frame through the bound interface.
+    pub fn send(&self, frame: &[u8]) -> io::Result<usize> {
+        loop {
+            // SAFETY: `frame` is a live buffer of `frame.len()` bytes the kernel only reads.
+            match syscall!(send(self.fd.as_raw_fd(), frame.as_ptr().cast(), frame.len(), 0)) {
+                Ok(n) => return Ok(n as usize),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// `poll()` on the socket alone; returns `revents`.
+    pub fn poll(&self, events: i16, timeout_ms: i32) -> io::Result<i16> {
+        let mut pfd = libc::pollfd { fd: self.fd.as_raw_fd(), events, revents: 0 };
+        loop {
+            // SAFETY: one valid pollfd, count 1.
+            match syscall!(poll(&mut pfd, 1, timeout_ms)) {
+                Ok(_) => return Ok(pfd.revents),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl AsFd for PacketSocket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl AsRawFd for PacketSocket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interface_names() {
+        for good in ["eth0", "veth-a.10", "a", "fifteen_chars_x"] {
+            check_interface_name(good).unwrap();
+        }
+        for bad in ["", ".", "..", "has space", "a/b", "a:b", "sixteen_chars_xx"] {
+            let err = check_interface_name(bad).unwrap_err();
+            assert!(matches!(err, Error::Type(_)), "{bad}");
+            assert!(err.to_string().contains(&format!("{bad:?}")), "{err}");
+        }
+    }
+}

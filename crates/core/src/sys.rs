@@ -1,0 +1,85 @@
+//! Thin wrappers over the libc calls the rest of the crate makes.
+
+use std::io;
+use std::mem;
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+/// Calls a libc function and turns a `-1` return into `io::Error::last_os_error()`.
+macro_rules! syscall {
+    ($fn:ident ( $($arg:expr),* $(,)? )) => {{
+        // SAFETY: the caller of `syscall!` upholds the contract of the wrapped libc call;
+        // every use site documents why its arguments are valid.
+        let res = unsafe { libc::$fn($($arg),*) };
+        if res == -1 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            Ok(res)
+        }
+    }};
+}
+pub(crate) use syscall;
+
+/// `setsockopt(fd, SOL_PACKET or another level, name, &value, sizeof value)`.
+pub(crate) fn setsockopt<T>(fd: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
+    // SAFETY: `value` points to a live `T` of exactly `size_of::<T>()` bytes for the
+    // duration of the call; the kernel only reads it.
+    syscall!(setsockopt(
+        fd.as_raw_fd(),
+        level,
+        name,
+        (value as *const T).cast(),
+        mem::size_of::<T>() as libc::socklen_t,
+    ))
+    .map(drop)
+}
+
+/// `getsockopt(fd, level, name, &mut value, &mut len)` for a plain-old-data `T`.
+pub(crate) fn getsockopt<T: Copy>(fd: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int) -> io::Result<T> {
+    let mut value = mem::MaybeUninit::<T>::zeroed();
+    let mut len = mem::size_of::<T>() as libc::socklen_t;
+    // SAFETY: `value` has room for `len` bytes and is zero-initialised, so any prefix the
+    // kernel leaves unwritten is still a valid `T` (all users are integer-only C structs).
+    syscall!(getsockopt(fd.as_raw_fd(), level, name, value.as_mut_ptr().cast(), &mut len))?;
+    // SAFETY: zero-initialised and (partly) overwritten by the kernel; see above.
+    Ok(unsafe { value.assume_init() })
+}
+
+/// The system page size (`sysconf(_SC_PAGESIZE)`): ring blocks must be a multiple of it.
+pub fn page_size() -> usize {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if size > 0 {
+        size as usize
+    } else {
+        4096
+    }
+}
+
+/// The symbolic name of an errno value ("EPERM"), for error messages.
+pub fn errno_name(errno: i32) -> &'static str {
+    match errno {
+        libc::EPERM => "EPERM",
+        libc::EACCES => "EACCES",
+        libc::ENODEV => "ENODEV",
+        libc::ENXIO => "ENXIO",
+        libc::ENETDOWN => "ENETDOWN",
+        libc::EINVAL => "EINVAL",
+        libc::ENOMEM => "ENOMEM",
+        libc::ENOBUFS => "ENOBUFS",
+        libc::EBUSY => "EBUSY",
+        libc::EAGAIN => "EAGAIN",
+        libc::EINTR => "EINTR",
+        libc::EMSGSIZE => "EMSGSIZE",
+        libc::ENOENT => "ENOENT",
+        libc::EBADF => "EBADF",
+        libc::EFAULT => "EFAULT",
+        libc::ENOPROTOOPT => "ENOPROTOOPT",
+        libc::EAFNOSUPPORT => "EAFNOSUPPORT",
+        libc::EPROTONOSUPPORT => "EPROTONOSUPPORT",
+        libc::ENOTSUP => "ENOTSUP",
+        libc::ENETUNREACH => "ENETUNREACH",
+        libc::ENOSPC => "ENOSPC",
+        libc::EEXIST => "EEXIST",
+        _ => "EUNKNOWN",
+    }
+}
