@@ -30,6 +30,7 @@ mod options;
 mod rx;
 mod socket;
 mod sys;
+mod tx;
 
 pub use batch::{
     Batch, PacketView, FLAG_VLAN, META_CAPLEN, META_FLAGS, META_IFINDEX, META_LEN, META_NSEC, META_OFFSET,
@@ -42,3 +43,8 @@ pub use netns::netns_path;
 pub use options::*;
 pub use socket::{check_interface_name, KernelStats, PacketSocket};
 pub use sys::{errno_name, page_size};
+pub use tx::{
+    Kicker, Sender, TxConfig, TxMethod, TxOptions, TxRingConfig, TxStats, DEFAULT_FRAMES_PER_KICK, DEFAULT_TX_FRAME_COUNT,
+    DEFAULT_TX_FRAME_SIZE, LINK_HEADER_LEN, MAX_TX_FRAME_SIZE, MIN_TX_SLOT_CAPACITY, V2_TX_DATA_OFFSET, V3_TX_DATA_OFFSET,
+    VLAN_TAG_LEN,
+};

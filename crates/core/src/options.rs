@@ -287,7 +287,8 @@ impl RxOptions {
         }
         let mut per_block = block_size / frame_size;
         let mut frame_size = frame_size;
-        if let (None, None, None, Some(count)) = (self.frame_size, self.block_size, self.block_count, self.frame_count) {
+        if let (None, None, None) = (self.frame_size, self.block_size, self.block_count) {
+            let count = self.frame_count.unwrap_or(DEFAULT_V2_FRAME_COUNT);
             // A derived frame size may be widened so that a page-sized block holds a number
             // of frames that divides the requested frame count ("a ring of 128 frames").
             if let Some(d) = (1..=per_block).rev().find(|&d| count % d == 0 && block_size / ((block_size / d) & !15) == d) {
@@ -398,6 +399,18 @@ mod tests {
             c.geometry,
             Some(Geometry::V2 { block_size: 4096, block_count: 8, frame_size: 256, frame_count: 128 })
         );
+        // The same with the default frame count.
+        let c = ring(|o| {
+            o.version = Some(2);
+            o.snaplen = Some(64);
+        })
+        .validate_with_page_size(PAGE)
+        .unwrap();
+        assert_eq!(
+            c.geometry,
+            Some(Geometry::V2 { block_size: 4096, block_count: 256, frame_size: 256, frame_count: 4096 })
+        );
+        assert_eq!(c.snaplen, 64);
     }
 
     #[test]

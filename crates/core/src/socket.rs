@@ -205,6 +205,17 @@ impl PacketSocket {
             }
         }
     }
+
+    /// Sets or clears O_NONBLOCK (fcntl F_SETFL). `sendto()` adds MSG_DONTWAIT by itself
+    /// on an O_NONBLOCK socket, so a TX ring socket must be blocking for an empty
+    /// `sendto()` without MSG_DONTWAIT to wait until its frames are sent.
+    pub fn set_nonblocking(&self, nonblocking: bool) -> Result<()> {
+        // SAFETY: F_GETFL takes no argument and only reads the descriptor's flags.
+        let flags = syscall!(fcntl(self.fd.as_raw_fd(), libc::F_GETFL)).map_err(self.err("fcntl(F_GETFL)"))?;
+        let flags = if nonblocking { flags | libc::O_NONBLOCK } else { flags & !libc::O_NONBLOCK };
+        // SAFETY: F_SETFL takes an int of flags; the descriptor is owned by `self`.
+        syscall!(fcntl(self.fd.as_raw_fd(), libc::F_SETFL, flags)).map(drop).map_err(self.err("fcntl(F_SETFL)"))
+    }
 }
 
 impl AsFd for PacketSocket {

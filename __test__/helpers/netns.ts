@@ -1,0 +1,113 @@
+/**
+ * Privileged tests: each makes its own network namespace with a veth pair, sends frames
+ * from one end and captures on the other, and removes both even when it fails.
+ * Traffic never leaves the namespace.
+ */
+import { execFileSync } from 'node:child_process'
+import test, { type ExecutionContext } from 'ava'
+
+export const A = 'nr0'
+export const B = 'nr1'
+
+function ip(...args: string[]): string {
+  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+}
+
+/** Why privileged tests cannot run here, or undefined when they can. */
+function unprivilegedReason(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (CAP_NET_ADMIN for namespaces, CAP_NET_RAW to capture)'
+  try {
+    ip('-V')
+  } catch {
+    return 'needs the `ip` command (Debian package iproute2)'
+  }
+  return undefined
+}
+
+const reason = unprivilegedReason()
+const ci = process.env.CI === 'true'
+if (reason !== undefined && !ci) console.warn(`netring: skipping privileged tests: ${reason}`)
+
+let seq = 0
+
+export interface Netns {
+  name: string
+  /** MAC address of an interface in the namespace, as bytes. */
+  mac(iface: string): Buffer
+  ifindex(iface: string): number
+  ip(...args: string[]): string
+}
+
+function makeNetns(): Netns & { remove(): void } {
+  const name = `nrt-${process.pid}-${seq++}`
+  ip('netns', 'add', name)
+  const remove = (): void => {
+    // A capture socket keeps the namespace alive: delete the link itself, then the name.
+    try {
+      ip('-n', name, 'link', 'del', A)
+    } catch {
+      // already gone (a test deleted it)
+    }
+    ip('netns', 'del', name)
+  }
+  try {
+    ip('-n', name, 'link', 'add', A, 'type', 'veth', 'peer', 'name', B)
+    for (const dev of [A, B]) {
+      // No IPv6 link-local address: the kernel then sends no DAD or router solicitation,
+      // so the only frames on the pair are the ones a test sends.
+      ip('-n', name, 'link', 'set', dev, 'addrgenmode', 'none')
+      ip('-n', name, 'link', 'set', dev, 'up')
+    }
+  } catch (error) {
+    remove()
+    throw error
+  }
+  const info = (iface: string): { address: string; ifindex: number } =>
+    JSON.parse(ip('-j', '-n', name, 'link', 'show', iface))[0]
+  return {
+    name,
+    remove,
+    mac: (iface) => Buffer.from(info(iface).address.split(':').map((h) => parseInt(h, 16))),
+    ifindex: (iface) => info(iface).ifindex,
+    ip: (...args) => ip('-n', name, ...args),
+  }
+}
+
+/**
+ * A test that needs root and a namespace of its own. Where it cannot run it is skipped
+ * with the reason, and under CI=true it fails instead.
+ */
+export function privileged(title: string, body: (t: ExecutionContext, ns: Netns) => Promise<void> | void): void {
+  if (reason !== undefined) {
+    if (ci) test(title, (t) => t.fail(`privileged test cannot run under CI: ${reason}`))
+    else test.skip(`${title} (skipped: ${reason})`, () => {})
+    return
+  }
+  test.serial(title, async (t) => {
+    const ns = makeNetns()
+    try {
+      await body(t, ns)
+    } finally {
+      ns.remove()
+    }
+  })
+}
+
+/**
+ * An Ethernet frame to `dst` from 02:00:00:00:00:02 with ethertype 0x88b5 (local
+ * experimental), carrying `seq` as 4 bytes and a pattern up to `length` bytes.
+ */
+export function frame(seq: number, length = 64, dst: Buffer = Buffer.from('020000000001', 'hex')): Buffer {
+  const f = Buffer.alloc(length)
+  dst.copy(f, 0)
+  Buffer.from('020000000002', 'hex').copy(f, 6)
+  f.writeUInt16BE(0x88b5, 12)
+  f.writeUInt32BE(seq, 14)
+  for (let i = 18; i < length; i++) f[i] = (i ^ seq) & 0xff
+  return f
+}
+
+/** The sequence number `frame()` wrote. */
+export function seqOf(data: Uint8Array): number {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).readUInt32BE(14)
+}

@@ -1,0 +1,123 @@
+//! `NativeCapture`: a core `Capture` seen from JavaScript.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use napi::bindgen_prelude::{Buffer, PromiseRaw, Uint32Array};
+use napi::Env;
+use napi_derive::napi;
+use netring_core::{Batch, Capture, Stats};
+
+use crate::error::{closed, to_napi};
+use crate::options::{method, CaptureOptions};
+use crate::waiter::Waiter;
+
+/// Numbers per packet in `NativeBatch.meta`; `index.ts` checks it matches its reader.
+#[allow(dead_code)] // read from JavaScript only
+#[napi]
+pub const META_STRIDE: u32 = netring_core::META_STRIDE as u32;
+
+/// Packets copied out of the ring in one read: their bytes back to back in `data`, and
+/// `META_STRIDE` numbers per packet in `meta` (offset, captured length, wire length,
+/// seconds, nanoseconds, ifindex, packet type, VLAN tci | tpid << 16, flags).
+#[napi(object)]
+pub struct NativeBatch {
+    pub data: Buffer,
+    pub meta: Uint32Array,
+}
+
+/// Running totals of a capture.
+#[napi(object)]
+pub struct CaptureStats {
+    /// Packets the socket accepted into its ring or queue (PACKET_STATISTICS
+    /// `tp_packets - tp_drops`, summed since open).
+    pub received: f64,
+    /// Packets the kernel dropped because the ring or queue was full (`tp_drops`).
+    pub dropped: f64,
+    /// Times a TPACKET_V3 ring was full and froze (`tp_freeze_q_cnt`); 0 otherwise.
+    pub freezes: f64,
+    /// Packets handed to JavaScript so far.
+    pub delivered: f64,
+}
+
+impl From<Stats> for CaptureStats {
+    fn from(s: Stats) -> Self {
+        CaptureStats {
+            received: s.received as f64,
+            dropped: s.dropped as f64,
+            freezes: s.freezes as f64,
+            delivered: s.delivered as f64,
+        }
+    }
+}
+
+#[napi]
+pub struct NativeCapture {
+    capture: Option<Capture>,
+    waiter: Option<Arc<Waiter>>,
+    /// Totals as of close, so `stats()` still answers afterwards.
+    last: Stats,
+}
+
+#[napi]
+impl NativeCapture {
+    /// Opens a capture on `iface`; `scheme` is "ring" (PACKET_MMAP) or "int" (recv()).
+    #[napi(constructor)]
+    pub fn new(iface: String, scheme: String, options: Option<CaptureOptions>) -> napi::Result<Self> {
+        let options = options.unwrap_or_default();
+        let core = options.to_core(method(&scheme).map_err(to_napi)?).map_err(to_napi)?;
+        let capture = Capture::open(&iface, &core).map_err(to_napi)?;
+        // After an error, wait two block timeouts so the kernel retires the block in progress.
+        let settle = Duration::from_millis(u64::from(capture.block_timeout_ms()) * 2 + 5);
+        let waiter = Waiter::new(Arc::clone(capture.socket()), settle)?;
+        Ok(NativeCapture { capture: Some(capture), waiter: Some(waiter), last: Stats::default() })
+    }
+
+    /// Copies out what is ready (one block, the ready frames, or the queued packets)
+    /// without blocking; `null` when nothing is.
+    #[napi]
+    pub fn read(&mut self) -> napi::Result<Option<NativeBatch>> {
+        let capture = self.capture.as_mut().ok_or_else(closed)?;
+        let mut batch = Batch::default();
+        if capture.read(&mut batch).map_err(to_napi)? == 0 {
+            return Ok(None);
+        }
+        Ok(Some(NativeBatch { data: batch.data.into(), meta: batch.meta.into() }))
+    }
+
+    /// Resolves `true` when packets may be ready, `false` when the capture was closed;
+    /// rejects when the interface went down or was removed.
+    #[napi(ts_return_type = "Promise<boolean>")]
+    pub fn wait<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, bool>> {
+        let waiter = self.waiter.as_ref().ok_or_else(closed)?;
+        env.spawn_future(Arc::clone(waiter).readable())
+    }
+
+    #[napi]
+    pub fn stats(&mut self) -> napi::Result<CaptureStats> {
+        match self.capture.as_mut() {
+            Some(capture) => Ok(capture.stats().map_err(to_napi)?.into()),
+            None => Ok(self.last.into()),
+        }
+    }
+
+    /// Ends pending waits, unmaps the ring and closes the socket. Idempotent.
+    #[napi]
+    pub fn close(&mut self) {
+        if let Some(waiter) = self.waiter.take() {
+            waiter.close();
+        }
+        if let Some(mut capture) = self.capture.take() {
+            // Keep the last totals; a failure to read them leaves the previous ones.
+            if let Ok(stats) = capture.stats() {
+                self.last = stats;
+            }
+        }
+    }
+}
+
+impl Drop for NativeCapture {
+    fn drop(&mut self) {
+        self.close();
+    }
+}

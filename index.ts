@@ -1,0 +1,564 @@
+/**
+ * netring: packet capture and injection for Node.js over Linux PACKET_MMAP rings.
+ *
+ * ```ts
+ * import { openRing } from 'netring'
+ * for await (const packet of openRing('eth1')) {
+ *   console.log(packet.timestamp, packet.length, packet.data.subarray(0, 14))
+ * }
+ * ```
+ *
+ * @packageDocumentation
+ */
+import {
+  META_STRIDE,
+  NativeCapture,
+  NativeSender,
+  type CaptureOptions as NativeCaptureOptions,
+  type CaptureStats,
+  type NativeBatch,
+  type SenderStats,
+  type TxOptions as NativeTxOptions,
+} from './binding'
+
+export type { CaptureStats, SenderStats }
+
+/** Options of a capture; see each field for its default. */
+export interface CaptureOptions extends NativeCaptureOptions {
+  /** Closes the capture when aborted; a pending or later `next()` rejects with `signal.reason`. */
+  signal?: AbortSignal
+}
+
+/** How the packet relates to this host, from the kernel's `sll_pkttype`. */
+export type Direction = 'incoming' | 'broadcast' | 'multicast' | 'otherhost' | 'outgoing' | 'loopback'
+
+/** PACKET_HOST, PACKET_BROADCAST, PACKET_MULTICAST, PACKET_OTHERHOST, PACKET_OUTGOING, PACKET_LOOPBACK. */
+const DIRECTIONS: readonly Direction[] = ['incoming', 'broadcast', 'multicast', 'otherhost', 'outgoing', 'loopback']
+
+/** An 802.1Q (or 802.1ad) tag the ring reported for a packet. */
+export interface Vlan {
+  /** Tag control information: priority (3 bits), drop eligible (1 bit), VLAN id (12 bits). */
+  tci: number
+  /** Tag protocol identifier: 0x8100 (802.1Q) or 0x88a8 (802.1ad). */
+  tpid: number
+  /** The VLAN id, `tci & 0xfff`. */
+  id: number
+}
+
+/** URI schemes `open()` knows: a PACKET_MMAP ring, or recv() on a plain socket. */
+export const SCHEMES = ['ring', 'int'] as const
+export type Scheme = (typeof SCHEMES)[number]
+
+// Indexes into a packet's record in NativeBatch.meta (crates/core/src/batch.rs).
+const OFFSET = 0
+const CAPLEN = 1
+const LEN = 2
+const SEC = 3
+const NSEC = 4
+const IFINDEX = 5
+const PKTTYPE = 6
+const VLAN = 7
+const FLAGS = 8
+const FLAG_VLAN = 1
+const RECORD = 9
+if (META_STRIDE !== RECORD) {
+  throw new Error(`netring: the native binding's packet record has ${META_STRIDE} fields, this index.ts reads ${RECORD}`)
+}
+
+/**
+ * One captured packet.
+ *
+ * Packets are copied out of the ring one batch at a time into memory owned by
+ * JavaScript, and the ring slot goes straight back to the kernel. So `data` stays valid
+ * for as long as you hold the packet, after the iteration moved on and after `close()`.
+ * A kept packet keeps its whole batch's buffer alive (up to one ring block); `copy()`
+ * keeps only its own bytes.
+ */
+export class Packet {
+  readonly #buffer: Buffer
+  readonly #meta: Uint32Array
+  readonly #at: number
+
+  /** @internal */
+  constructor(buffer: Buffer, meta: Uint32Array, at: number) {
+    this.#buffer = buffer
+    this.#meta = meta
+    this.#at = at
+  }
+
+  /** The captured bytes, from the link-layer header on; `capturedLength` long. A VLAN
+   * tag the kernel had taken off is put back, as libpcap does. */
+  get data(): Buffer {
+    const start = this.#meta[this.#at + OFFSET]
+    return this.#buffer.subarray(start, start + this.#meta[this.#at + CAPLEN])
+  }
+
+  /** Length on the wire (with a VLAN tag), even when fewer bytes were kept (snaplen). */
+  get length(): number {
+    return this.#meta[this.#at + LEN]
+  }
+
+  /** Bytes kept: `data.length`, at most the snaplen. */
+  get capturedLength(): number {
+    return this.#meta[this.#at + CAPLEN]
+  }
+
+  /** Capture time in nanoseconds since the Unix epoch. */
+  get timestamp(): bigint {
+    return BigInt(this.#meta[this.#at + SEC]) * 1_000_000_000n + BigInt(this.#meta[this.#at + NSEC])
+  }
+
+  /** Index of the interface the packet was seen on. */
+  get ifindex(): number {
+    return this.#meta[this.#at + IFINDEX] | 0
+  }
+
+  get direction(): Direction {
+    return DIRECTIONS[this.#meta[this.#at + PKTTYPE]] ?? 'incoming'
+  }
+
+  /** The VLAN tag the ring reported, or `undefined`. */
+  get vlan(): Vlan | undefined {
+    if ((this.#meta[this.#at + FLAGS] & FLAG_VLAN) === 0) return undefined
+    const word = this.#meta[this.#at + VLAN]
+    const tci = word & 0xffff
+    return { tci, tpid: word >>> 16, id: tci & 0xfff }
+  }
+
+  /** A packet holding a copy of just its own bytes and numbers. */
+  copy(): Packet {
+    return new Packet(Buffer.from(this.data), this.#meta.slice(this.#at, this.#at + RECORD), 0)
+  }
+
+  /** @internal */
+  [Symbol.for('nodejs.util.inspect.custom')](): object {
+    const { length, capturedLength, timestamp, ifindex, direction, vlan } = this
+    return { length, capturedLength, timestamp, ifindex, direction, vlan, data: this.data }
+  }
+}
+
+/** The packets of one ring block (V3), one run of ready frames (V2), or one drain of
+ * the socket queue (`int:`): what one wake-up delivered. */
+export class Batch implements Iterable<Packet> {
+  readonly #buffer: Buffer
+  readonly #meta: Uint32Array
+  /** Number of packets. */
+  readonly length: number
+
+  /** @internal */
+  constructor(native: NativeBatch) {
+    this.#buffer = native.data
+    this.#meta = native.meta
+    this.length = native.meta.length / RECORD
+  }
+
+  /** The packet at `index` (negative counts from the end), or `undefined`. */
+  at(index: number): Packet | undefined {
+    const i = index < 0 ? this.length + index : index
+    return i >= 0 && i < this.length ? new Packet(this.#buffer, this.#meta, i * RECORD) : undefined
+  }
+
+  *[Symbol.iterator](): Iterator<Packet> {
+    for (let at = 0; at < this.#meta.length; at += RECORD) yield new Packet(this.#buffer, this.#meta, at)
+  }
+}
+
+/** A Node-style error from the binding's `CODE|kind|message` form (crates/napi/src/error.rs). */
+function fromNative(error: unknown): unknown {
+  if (!(error instanceof Error)) return error
+  const match = /^([A-Z0-9_]+)\|(range|type|system)\|([\s\S]*)$/.exec(error.message)
+  if (match === null) return error
+  const [, code, kind, message] = match
+  const Class = kind === 'range' ? RangeError : kind === 'type' ? TypeError : Error
+  return Object.assign(new Class(message), { code })
+}
+
+function call<T>(fn: () => T): T {
+  try {
+    return fn()
+  } catch (error) {
+    throw fromNative(error)
+  }
+}
+
+type OptionType = 'number' | 'boolean' | 'string' | 'signal'
+
+const CAPTURE_OPTIONS: Record<keyof CaptureOptions, OptionType> = {
+  version: 'number',
+  blockSize: 'number',
+  blockCount: 'number',
+  frameSize: 'number',
+  frameCount: 'number',
+  blockTimeout: 'number',
+  snaplen: 'number',
+  promiscuous: 'boolean',
+  ignoreOutgoing: 'boolean',
+  netns: 'string',
+  bufferSize: 'number',
+  signal: 'signal',
+}
+
+const TX_OPTIONS: Record<keyof TxOptions, OptionType> = {
+  version: 'number',
+  frameSize: 'number',
+  frameCount: 'number',
+  qdiscBypass: 'boolean',
+  loss: 'boolean',
+  framesPerKick: 'number',
+  netns: 'string',
+  rate: 'number',
+  signal: 'signal',
+}
+
+/** Type checks against `types`; ranges and geometry rules are checked natively, before any syscall. */
+function checkOptions(options: unknown, types: Record<string, OptionType>): void {
+  if (options === undefined) return
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`options must be an object, got ${options === null ? 'null' : typeof options}`)
+  }
+  for (const [key, value] of Object.entries(options)) {
+    const want = types[key]
+    if (want === undefined) {
+      throw new TypeError(`unknown option "${key}"; known: ${Object.keys(types).join(', ')}`)
+    }
+    if (value === undefined) continue
+    const ok = want === 'signal' ? value instanceof AbortSignal : typeof value === want
+    if (!ok) {
+      throw new TypeError(`option ${key} must be ${want === 'signal' ? 'an AbortSignal' : `a ${want}`}, got ${typeof value}`)
+    }
+  }
+}
+
+function closedError(what: string): Error {
+  return Object.assign(new Error(`${what} is closed`), { code: 'ERR_NETRING_CLOSED' })
+}
+
+/** Splits `ring:eth1` / `int:eth1`; a bare name means `fallback`. Interface names never contain ':'. */
+function parseUri(uri: string, fallback?: Scheme): [Scheme, string] {
+  if (typeof uri !== 'string') throw new TypeError(`uri must be a string, got ${typeof uri}`)
+  const colon = uri.indexOf(':')
+  const known = SCHEMES.map((s) => `${s}:`).join(', ')
+  if (colon < 0) {
+    if (fallback !== undefined) return [fallback, uri]
+    throw new TypeError(`URI "${uri}" has no scheme; known: ${known}`)
+  }
+  const scheme = uri.slice(0, colon)
+  if (!(SCHEMES as readonly string[]).includes(scheme)) {
+    throw new TypeError(`unknown URI scheme "${scheme}:" in "${uri}"; known: ${known}`)
+  }
+  return [scheme as Scheme, uri.slice(colon + 1)]
+}
+
+/**
+ * A capture on one interface. Iterate it with `for await` (one packet at a time) or
+ * `batches()` (one ring block at a time); `break`, `return` or `close()` ends it.
+ */
+export class Capture implements AsyncIterable<Packet> {
+  /** The URI it was opened with, e.g. `ring:eth1`. */
+  readonly uri: string
+  readonly interface: string
+  readonly scheme: Scheme
+  readonly #native: NativeCapture
+  readonly #signal: AbortSignal | undefined
+  readonly #onAbort = (): void => this.close()
+  #closed = false
+  #error: unknown
+
+  /** @internal use `openRing()` or `open()` */
+  constructor(scheme: Scheme, iface: string, options?: CaptureOptions) {
+    if (typeof iface !== 'string') throw new TypeError(`interface must be a string, got ${typeof iface}`)
+    checkOptions(options, CAPTURE_OPTIONS)
+    const { signal, ...native } = options ?? {}
+    signal?.throwIfAborted()
+    this.#native = call(() => new NativeCapture(iface, scheme, native))
+    this.uri = `${scheme}:${iface}`
+    this.interface = iface
+    this.scheme = scheme
+    this.#signal = signal
+    signal?.addEventListener('abort', this.#onAbort, { once: true })
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /**
+   * Running totals since open. `received` counts packets the kernel put in the ring or
+   * queue, `dropped` those it could not (the ring was full); every packet that reached
+   * the socket is in one of the two. Still answers after `close()`.
+   */
+  stats(): CaptureStats {
+    return call(() => this.#native.stats())
+  }
+
+  /** Stops the capture: pending iterations finish, the ring is unmapped and the socket
+   * closed. Packets already delivered stay valid. Idempotent. */
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#signal?.removeEventListener('abort', this.#onAbort)
+    this.#native.close()
+  }
+
+  /** The next batch, waiting for the kernel when nothing is ready; `undefined` once closed. */
+  async #nextBatch(): Promise<Batch | undefined> {
+    for (;;) {
+      if (this.#closed) {
+        if (this.#signal?.aborted) throw this.#signal.reason
+        if (this.#error !== undefined) throw this.#error
+        return undefined
+      }
+      const native = call(() => this.#native.read())
+      if (native !== null) return new Batch(native)
+      try {
+        await this.#native.wait()
+      } catch (error) {
+        // The interface went down or was removed: what was in the ring has been read.
+        this.#error ??= fromNative(error)
+        this.close()
+      }
+    }
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw closedError(`capture ${this.uri}`)
+  }
+
+  /** Batches as the kernel hands them over: one per V3 block or wake-up. */
+  batches(): AsyncIterableIterator<Batch> {
+    this.#checkOpen()
+    const iterator: AsyncIterableIterator<Batch> = {
+      next: async () => {
+        const batch = await this.#nextBatch()
+        return batch === undefined ? { done: true, value: undefined } : { done: false, value: batch }
+      },
+      return: async () => {
+        this.close()
+        return { done: true, value: undefined }
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    }
+    return iterator
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<Packet> {
+    this.#checkOpen()
+    let packets: Iterator<Packet> | undefined
+    const iterator: AsyncIterableIterator<Packet> = {
+      next: async () => {
+        for (;;) {
+          if (packets !== undefined) {
+            const step = packets.next()
+            if (step.done !== true) return step
+          }
+          const batch = await this.#nextBatch()
+          if (batch === undefined) return { done: true, value: undefined }
+          packets = batch[Symbol.iterator]()
+        }
+      },
+      return: async () => {
+        this.close()
+        return { done: true, value: undefined }
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    }
+    return iterator
+  }
+}
+
+/** Captures on `iface` through a PACKET_MMAP ring (TPACKET_V3 unless `version: 2`). */
+export function openRing(iface: string, options?: CaptureOptions): Capture {
+  return new Capture('ring', iface, options)
+}
+
+/**
+ * Opens a libtrace-style URI: `ring:IFACE` (PACKET_MMAP ring) or `int:IFACE` (recv() on a
+ * plain AF_PACKET socket, for comparison and for kernels without rings).
+ */
+export function open(uri: string, options?: CaptureOptions): Capture {
+  const [scheme, iface] = parseUri(uri)
+  return new Capture(scheme, iface, options)
+}
+
+/** Options of a sender; see each field for its default. */
+export interface TxOptions extends NativeTxOptions {
+  /** Most frames per second; frames wait (never drop) to keep to it. Default: no limit. */
+  rate?: number
+  /** Closes the sender when aborted (queued frames are still sent); later sends reject
+   * with `signal.reason`. */
+  signal?: AbortSignal
+}
+
+/** A frame, or an array of frames sent with one hop into native code. */
+export type FrameOrBatch = Uint8Array | readonly Uint8Array[]
+
+/**
+ * Sends link-layer frames on one interface: through a PACKET_MMAP TX ring (`ring:`, the
+ * default), where frames are written into shared slots and handed over with one kick, or
+ * with one send() each (`int:`). Frames are copied when queued, so the caller may reuse
+ * its buffers as soon as a send resolves. When the ring is full, sends wait for room:
+ * nothing is dropped.
+ */
+export class Sender {
+  readonly uri: string
+  readonly interface: string
+  readonly scheme: Scheme
+  /** The longest untagged frame accepted (a VLAN-tagged one may be 4 bytes longer). */
+  readonly maxFrameLength: number
+  readonly #native: NativeSender
+  readonly #rate: number | undefined
+  readonly #signal: AbortSignal | undefined
+  readonly #onAbort = (): void => void this.close().catch(() => {})
+  #closing: Promise<SenderStats> | undefined
+  #kickScheduled = false
+  #started = 0
+  #paced = 0
+  /** Sends in progress, so that close() waits for them before draining. */
+  #tail: Promise<unknown> = Promise.resolve()
+
+  /** @internal use `openTx()` */
+  constructor(scheme: Scheme, iface: string, options?: TxOptions) {
+    if (typeof iface !== 'string') throw new TypeError(`interface must be a string, got ${typeof iface}`)
+    checkOptions(options, TX_OPTIONS)
+    const { signal, rate, ...native } = options ?? {}
+    if (rate !== undefined && !(Number.isFinite(rate) && rate > 0)) {
+      throw new RangeError(`rate ${rate} must be a positive number of frames per second`)
+    }
+    signal?.throwIfAborted()
+    this.#native = call(() => new NativeSender(iface, scheme, native))
+    this.uri = `${scheme}:${iface}`
+    this.interface = iface
+    this.scheme = scheme
+    this.maxFrameLength = this.#native.maxFrameLength
+    this.#rate = rate
+    this.#signal = signal
+    signal?.addEventListener('abort', this.#onAbort, { once: true })
+  }
+
+  get closed(): boolean {
+    return this.#closing !== undefined
+  }
+
+  /** Queues one frame; resolves once it is in the ring (or sent, for `int:`). */
+  send(frame: Uint8Array): Promise<void> {
+    return this.sendBatch([frame])
+  }
+
+  /** Queues frames in order, as many per hop into native code as fit; resolves once all
+   * are queued. Frames before a bad one (empty, too long) are sent; the bad one rejects. */
+  sendBatch(frames: readonly Uint8Array[]): Promise<void> {
+    const done = this.#sendBatch(frames)
+    this.#tail = this.#tail.then(() => done).catch(() => {})
+    return done
+  }
+
+  async #sendBatch(frames: readonly Uint8Array[]): Promise<void> {
+    this.#checkOpen()
+    if (!Array.isArray(frames)) throw new TypeError(`frames must be an array of Uint8Array, got ${typeof frames}`)
+    for (const [i, frame] of frames.entries()) {
+      if (!(frame instanceof Uint8Array)) throw new TypeError(`frame ${i} must be a Uint8Array, got ${typeof frame}`)
+    }
+    // From here on close() waits for this batch (#tail), so the native sender stays open.
+    let start = 0
+    while (start < frames.length) {
+      const end = this.#rate === undefined ? frames.length : start + (await this.#pace(frames.length - start))
+      const slice = end === frames.length && start === 0 ? frames : frames.slice(start, end)
+      let done = 0
+      while (done < slice.length) {
+        const queued = call(() => this.#native.queue(slice as Uint8Array[], done))
+        done += queued
+        if (done < slice.length) {
+          await call(() => this.#native.waitRoom()).catch((error: unknown) => {
+            throw fromNative(error)
+          })
+        }
+      }
+      start = end
+    }
+    this.#scheduleKick()
+  }
+
+  /** Waits until the rate allows more frames; returns how many (at most `want`). */
+  async #pace(want: number): Promise<number> {
+    const rate = this.#rate as number
+    for (;;) {
+      const now = performance.now()
+      if (this.#paced === 0) this.#started = now
+      const allowed = Math.floor(((now - this.#started) / 1000) * rate) + 1 - this.#paced
+      if (allowed > 0) {
+        const n = Math.min(want, allowed)
+        this.#paced += n
+        return n
+      }
+      const due = this.#paced / rate - (now - this.#started) / 1000 // seconds until the next frame
+      await new Promise((resolve) => setTimeout(resolve, Math.max(1, due * 1000)))
+    }
+  }
+
+  /** Frames queued since the last automatic kick go out on the next turn of the loop. */
+  #scheduleKick(): void {
+    if (this.#kickScheduled || this.scheme !== 'ring') return
+    this.#kickScheduled = true
+    setImmediate(() => {
+      this.#kickScheduled = false
+      if (!this.closed) call(() => this.#native.kick())
+    })
+  }
+
+  /** Sends every frame or batch of frames from `source`, in order; resolves to the number
+   * of frames. Arrays in the source go into native code in one hop. */
+  async sendAll(source: AsyncIterable<FrameOrBatch> | Iterable<FrameOrBatch>): Promise<number> {
+    let count = 0
+    for await (const item of source) {
+      const frames = item instanceof Uint8Array ? [item] : item
+      await this.sendBatch(frames)
+      count += frames.length
+    }
+    return count
+  }
+
+  /** Resolves when the kernel has finished with every frame queued so far. */
+  async flush(): Promise<void> {
+    this.#checkOpen()
+    await this.#tail
+    await call(() => this.#native.flush()).catch((error: unknown) => {
+      throw fromNative(error)
+    })
+  }
+
+  /** Running totals: `sent` (the kernel has finished with them), `errors` (refused),
+   * `queued` (accepted). */
+  stats(): SenderStats {
+    return this.#native.stats()
+  }
+
+  /** Waits for sends in progress, sends everything queued and waits until the kernel has
+   * finished with it, then releases the ring and socket. Resolves to the final totals.
+   * Idempotent: later calls return the same promise. */
+  close(): Promise<SenderStats> {
+    this.#closing ??= (async () => {
+      this.#signal?.removeEventListener('abort', this.#onAbort)
+      await this.#tail
+      try {
+        return await this.#native.close()
+      } catch (error) {
+        throw fromNative(error)
+      }
+    })()
+    return this.#closing
+  }
+
+  #checkOpen(): void {
+    if (this.#signal?.aborted) throw this.#signal.reason
+    if (this.#closing !== undefined) throw closedError(`sender ${this.uri}`)
+  }
+}
+
+/**
+ * Opens a sender: `openTx("eth1")` or `openTx("ring:eth1")` for the TX ring,
+ * `openTx("int:eth1")` for one send() per frame.
+ */
+export function openTx(target: string, options?: TxOptions): Sender {
+  const [scheme, iface] = parseUri(target, 'ring')
+  return new Sender(scheme, iface, options)
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Makes a fresh Debian machine ready to build, demo and test netring, then builds it:
+# system packages (as root, with apt-get), npm packages from the lockfile, the native
+# module (release profile) and the TypeScript. Safe to run again: it skips what is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=()
+command -v ip >/dev/null || packages+=(iproute2)   # namespaces and veth pairs for tests and demo
+command -v setpriv >/dev/null || packages+=(util-linux)   # the CAP_NET_RAW test drops privileges
+command -v cc >/dev/null || packages+=(gcc libc6-dev)   # the linker cargo calls
+if ((${#packages[@]})); then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "netring setup: install ${packages[*]} (needs root: sudo apt-get install ${packages[*]})" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "netring setup: building from source needs Rust (cargo); see https://rustup.rs" >&2
+  exit 1
+fi
+
+# npm ci only when the lockfile changed since the last install.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+
+npm run --silent build
