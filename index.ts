@@ -10,6 +10,8 @@
  *
  * @packageDocumentation
  */
+import { setImmediate as nextTurn } from 'node:timers/promises'
+
 import {
   META_STRIDE,
   NativeCapture,
@@ -173,6 +175,31 @@ function fromNative(error: unknown): unknown {
   return Object.assign(new Class(message), { code })
 }
 
+/**
+ * How long a capture or sender may keep the event loop busy before it lets timers and
+ * I/O run. Under sustained traffic a batch is always ready (or room always comes back),
+ * so without this a `for await` loop would run on microtasks alone and starve the loop.
+ */
+const TURN_MS = 5
+
+/** Tracks how long the current turn of the event loop has been ours. */
+class Turn {
+  #start = performance.now()
+
+  /** A new turn began (after a real wait). */
+  reset(): void {
+    this.#start = performance.now()
+  }
+
+  /** Lets the event loop run if this turn has lasted longer than TURN_MS. */
+  async yield(): Promise<void> {
+    if (performance.now() - this.#start > TURN_MS) {
+      await nextTurn()
+      this.reset()
+    }
+  }
+}
+
 function call<T>(fn: () => T): T {
   try {
     return fn()
@@ -263,6 +290,7 @@ export class Capture implements AsyncIterable<Packet> {
   readonly #onAbort = (): void => this.close()
   #closed = false
   #error: unknown
+  readonly #turn = new Turn()
 
   /** @internal use `openRing()` or `open()` */
   constructor(scheme: Scheme, iface: string, options?: CaptureOptions) {
@@ -309,9 +337,13 @@ export class Capture implements AsyncIterable<Packet> {
         return undefined
       }
       const native = call(() => this.#native.read())
-      if (native !== null) return new Batch(native)
+      if (native !== null) {
+        await this.#turn.yield()
+        return new Batch(native)
+      }
       try {
         await this.#native.wait()
+        this.#turn.reset()
       } catch (error) {
         // The interface went down or was removed: what was in the ring has been read.
         this.#error ??= fromNative(error)
@@ -410,11 +442,14 @@ export class Sender {
   readonly #signal: AbortSignal | undefined
   readonly #onAbort = (): void => void this.close().catch(() => {})
   #closing: Promise<SenderStats> | undefined
+  /** Totals as of close. */
+  #final: SenderStats | undefined
   #kickScheduled = false
   #started = 0
   #paced = 0
   /** Sends in progress, so that close() waits for them before draining. */
   #tail: Promise<unknown> = Promise.resolve()
+  readonly #turn = new Turn()
 
   /** @internal use `openTx()` */
   constructor(scheme: Scheme, iface: string, options?: TxOptions) {
@@ -471,11 +506,16 @@ export class Sender {
           await call(() => this.#native.waitRoom()).catch((error: unknown) => {
             throw fromNative(error)
           })
+          // The wait resolves from native code straight into this continuation; give
+          // the event loop a turn so timers, I/O and captures run between waits.
+          await nextTurn()
+          this.#turn.reset()
         }
       }
       start = end
     }
     this.#scheduleKick()
+    await this.#turn.yield()
   }
 
   /** Waits until the rate allows more frames; returns how many (at most `want`). */
@@ -529,7 +569,7 @@ export class Sender {
   /** Running totals: `sent` (the kernel has finished with them), `errors` (refused),
    * `queued` (accepted). */
   stats(): SenderStats {
-    return this.#native.stats()
+    return this.#final ?? this.#native.stats()
   }
 
   /** Waits for sends in progress, sends everything queued and waits until the kernel has
@@ -540,7 +580,8 @@ export class Sender {
       this.#signal?.removeEventListener('abort', this.#onAbort)
       await this.#tail
       try {
-        return await this.#native.close()
+        this.#final = await this.#native.close()
+        return this.#final
       } catch (error) {
         throw fromNative(error)
       }

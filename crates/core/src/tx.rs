@@ -549,6 +549,23 @@ impl Kicker {
         }
     }
 
+    /// Hands requested ring slots to the kernel without waiting (`sendto` with
+    /// MSG_DONTWAIT), then waits up to `timeout_ms` in poll() for POLLOUT: the send buffer
+    /// has room again or the kernel's next slot is free. Unlike [`Kicker::flush_blocking`]
+    /// it holds the kernel's ring lock (`pg_vec_lock`) only while frames are handed over,
+    /// so another thread's kick is never held up behind a drain. Returns when there may be
+    /// room; the caller looks (`try_queue`) and calls again if not.
+    pub fn wait_room(&self, timeout_ms: i32) -> Result<()> {
+        if self.ring {
+            match kick_ring(&self.socket, libc::MSG_DONTWAIT) {
+                Ok(()) => {}
+                Err(e) if is_transient(&e) || is_slot_error(&e) => {}
+                Err(e) => return Err(send_error(&self.socket, "sendto (kick TX ring)", e)),
+            }
+        }
+        self.socket.poll(libc::POLLOUT, timeout_ms).map(drop).map_err(self.socket.err("poll"))
+    }
+
     pub fn socket(&self) -> &Arc<PacketSocket> {
         &self.socket
     }

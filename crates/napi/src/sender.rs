@@ -15,6 +15,9 @@ use netring_core::{Kicker, Sender, TxStats};
 use crate::error::{closed, to_napi};
 use crate::options::{tx_method, TxOptions};
 
+/// Longest single wait for room, in milliseconds.
+const WAIT_ROOM_MS: i32 = 10;
+
 /// Running totals of a sender.
 #[napi(object)]
 pub struct SenderStats {
@@ -101,13 +104,15 @@ impl NativeSender {
         }
     }
 
-    /// Resolves when there may be room again: the kernel has sent what the ring held
-    /// (ring), or the socket's send buffer has room (send()).
+    /// Resolves when there may be room again (a ring slot or the socket's send buffer),
+    /// or after `WAIT_ROOM_MS` at the latest; the caller looks and waits again if not.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn wait_room<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, ()>> {
         let kicker = self.kicker.clone();
         env.spawn_future(async move {
-            spawn_blocking(move || kicker.flush_blocking())
+            // Not flush_blocking(): that holds the kernel's ring lock until the ring has
+            // drained, and a kick from the JavaScript thread would wait behind it.
+            spawn_blocking(move || kicker.wait_room(WAIT_ROOM_MS))
                 .await
                 .map_err(|e| napi::Error::from_reason(e.to_string()))?
                 .map_err(to_napi)
