@@ -16,14 +16,31 @@ import {
   META_STRIDE,
   NativeCapture,
   NativeSender,
+  compileFilter as nativeCompileFilter,
+  type BpfInstruction,
   type CaptureOptions as NativeCaptureOptions,
   type CaptureStats,
+  type FanoutOptions,
   type NativeBatch,
   type SenderStats,
   type TxOptions as NativeTxOptions,
-} from './binding'
+} from './loader'
 
-export type { CaptureStats, SenderStats }
+export type { BpfInstruction, CaptureStats, FanoutOptions, SenderStats }
+export {
+  openFanout,
+  FanoutGroup,
+  type FanoutContext,
+  type FanoutGroupOptions,
+  type FanoutHandler,
+  type FanoutReport,
+  type FanoutStats,
+} from './fanout'
+
+/** How a fanout group picks the member for each packet; see `FanoutOptions.mode`. */
+export type FanoutMode = FanoutOptions['mode']
+/** A capture filter: a tcpdump expression, or a classic BPF program as `tcpdump -dd` prints it. */
+export type Filter = string | readonly BpfInstruction[]
 
 /** Options of a capture; see each field for its default. */
 export interface CaptureOptions extends NativeCaptureOptions {
@@ -208,7 +225,7 @@ function call<T>(fn: () => T): T {
   }
 }
 
-type OptionType = 'number' | 'boolean' | 'string' | 'signal'
+type OptionType = 'number' | 'boolean' | 'string' | 'signal' | 'filter' | 'fanout'
 
 const CAPTURE_OPTIONS: Record<keyof CaptureOptions, OptionType> = {
   version: 'number',
@@ -222,7 +239,43 @@ const CAPTURE_OPTIONS: Record<keyof CaptureOptions, OptionType> = {
   ignoreOutgoing: 'boolean',
   netns: 'string',
   bufferSize: 'number',
+  filter: 'filter',
+  fanout: 'fanout',
   signal: 'signal',
+}
+
+const FANOUT_OPTIONS: Record<keyof FanoutOptions, OptionType> = {
+  group: 'number',
+  mode: 'string',
+  defrag: 'boolean',
+  rollover: 'boolean',
+}
+
+const BPF_FIELDS = ['code', 'jt', 'jf', 'k'] as const
+
+/** Shape checks of a filter (`what` names it in messages); values are checked natively. */
+function checkFilter(filter: unknown, what: string): void {
+  if (typeof filter === 'string') return
+  if (!Array.isArray(filter)) {
+    throw new TypeError(`${what} must be a string (tcpdump syntax) or an array of { code, jt, jf, k }, got ${filter === null ? 'null' : typeof filter}`)
+  }
+  filter.forEach((ins: unknown, i) => {
+    if (typeof ins !== 'object' || ins === null) {
+      throw new TypeError(`filter[${i}] must be an object { code, jt, jf, k }, got ${ins === null ? 'null' : typeof ins}`)
+    }
+    for (const key of BPF_FIELDS) {
+      const value = (ins as Record<string, unknown>)[key]
+      if (typeof value !== 'number') throw new TypeError(`filter[${i}].${key} must be a number, got ${typeof value}`)
+    }
+  })
+}
+
+/** Shape checks of the `fanout` option; ranges and modes are checked natively. */
+function checkFanout(fanout: unknown): void {
+  checkOptions(fanout, FANOUT_OPTIONS, 'fanout option')
+  if ((fanout as FanoutOptions).mode === undefined) {
+    throw new TypeError(`fanout option mode is required: 'hash', 'lb', 'cpu', 'rollover', 'random' or 'queue'`)
+  }
 }
 
 const TX_OPTIONS: Record<keyof TxOptions, OptionType> = {
@@ -238,20 +291,28 @@ const TX_OPTIONS: Record<keyof TxOptions, OptionType> = {
 }
 
 /** Type checks against `types`; ranges and geometry rules are checked natively, before any syscall. */
-function checkOptions(options: unknown, types: Record<string, OptionType>): void {
+function checkOptions(options: unknown, types: Record<string, OptionType>, what = 'option'): void {
   if (options === undefined) return
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`options must be an object, got ${options === null ? 'null' : typeof options}`)
+    throw new TypeError(`${what}s must be an object, got ${options === null ? 'null' : typeof options}`)
   }
   for (const [key, value] of Object.entries(options)) {
     const want = types[key]
     if (want === undefined) {
-      throw new TypeError(`unknown option "${key}"; known: ${Object.keys(types).join(', ')}`)
+      throw new TypeError(`unknown ${what} "${key}"; known: ${Object.keys(types).join(', ')}`)
     }
     if (value === undefined) continue
+    if (want === 'filter') {
+      checkFilter(value, `${what} ${key}`)
+      continue
+    }
+    if (want === 'fanout') {
+      checkFanout(value)
+      continue
+    }
     const ok = want === 'signal' ? value instanceof AbortSignal : typeof value === want
     if (!ok) {
-      throw new TypeError(`option ${key} must be ${want === 'signal' ? 'an AbortSignal' : `a ${want}`}, got ${typeof value}`)
+      throw new TypeError(`${what} ${key} must be ${want === 'signal' ? 'an AbortSignal' : `a ${want}`}, got ${typeof value}`)
     }
   }
 }
@@ -310,10 +371,29 @@ export class Capture implements AsyncIterable<Packet> {
     return this.#closed
   }
 
+  /** The PACKET_FANOUT group this capture joined (the kernel's pick when `fanout.group`
+   * was left out), or `undefined`. */
+  get fanoutGroup(): number | undefined {
+    return this.#native.fanoutGroup ?? undefined
+  }
+
+  /**
+   * Replaces the filter on the live capture; `null` removes it. The kernel swaps
+   * programs atomically (SO_ATTACH_FILTER), so every packet meets one filter or the
+   * other; packets already in the ring passed the old one and are still delivered.
+   * Throws, leaving the old filter in place, when the new one is invalid.
+   */
+  setFilter(filter: Filter | null): void {
+    this.#checkOpen()
+    if (filter !== null) checkFilter(filter, 'filter')
+    call(() => this.#native.setFilter(filter as string | BpfInstruction[] | null))
+  }
+
   /**
    * Running totals since open. `received` counts packets the kernel put in the ring or
    * queue, `dropped` those it could not (the ring was full); every packet that reached
-   * the socket is in one of the two. Still answers after `close()`.
+   * the socket is in one of the two. With a filter, both count only packets it accepted.
+   * Still answers after `close()`.
    */
   stats(): CaptureStats {
     return call(() => this.#native.stats())
@@ -412,6 +492,20 @@ export function open(uri: string, options?: CaptureOptions): Capture {
   return new Capture(scheme, iface, options)
 }
 
+/**
+ * Compiles a tcpdump-syntax filter into a classic BPF program with libpcap (loaded at
+ * run time; Debian package `libpcap0.8`), for Ethernet, as `tcpdump -dd` prints it.
+ * Accepting returns keep `snaplen` bytes (default 262144). Throws a TypeError with
+ * libpcap's message when the expression does not compile, and an Error with code
+ * `ERR_NETRING_NO_LIBPCAP` when libpcap is not installed. Host names in the expression
+ * are looked up (DNS) while it compiles, blocking the thread; prefer addresses.
+ */
+export function compileFilter(expression: string, options?: { snaplen?: number }): BpfInstruction[] {
+  if (typeof expression !== 'string') throw new TypeError(`expression must be a string, got ${typeof expression}`)
+  checkOptions(options, { snaplen: 'number' })
+  return call(() => nativeCompileFilter(expression, options?.snaplen))
+}
+
 /** Options of a sender; see each field for its default. */
 export interface TxOptions extends NativeTxOptions {
   /** Most frames per second; frames wait (never drop) to keep to it. Default: no limit. */
@@ -420,6 +514,9 @@ export interface TxOptions extends NativeTxOptions {
    * with `signal.reason`. */
   signal?: AbortSignal
 }
+
+const SETTLED: Promise<void> = Promise.resolve()
+const ONE_LENGTH = new Uint32Array(1)
 
 /** A frame, or an array of frames sent with one hop into native code. */
 export type FrameOrBatch = Uint8Array | readonly Uint8Array[]
@@ -447,8 +544,11 @@ export class Sender {
   #kickScheduled = false
   #started = 0
   #paced = 0
-  /** Sends in progress, so that close() waits for them before draining. */
+  /** Sends in progress, so that close() waits for them and later sends queue behind them. */
   #tail: Promise<unknown> = Promise.resolve()
+  #pending = 0
+  /** Fast-path sends, counted so that every 256th takes the slow path (and yields). */
+  #fast = 0
   readonly #turn = new Turn()
 
   /** @internal use `openTx()` */
@@ -476,33 +576,55 @@ export class Sender {
 
   /** Queues one frame; resolves once it is in the ring (or sent, for `int:`). */
   send(frame: Uint8Array): Promise<void> {
+    // Fast path: nothing waiting before it and room in the ring: queue now and return a
+    // settled promise, without the bookkeeping a wait needs. Every so often it goes the
+    // slow way, which gives the event loop its turn.
+    if (this.#pending === 0 && this.#rate === undefined && this.#closing === undefined && frame instanceof Uint8Array && (++this.#fast & 255) !== 0) {
+      try {
+        ONE_LENGTH[0] = frame.length
+        if (this.#native.queue(frame, ONE_LENGTH, 0, 1, 0) === 1) {
+          this.#scheduleKick()
+          return SETTLED
+        }
+      } catch (error) {
+        return Promise.reject(fromNative(error))
+      }
+    }
     return this.sendBatch([frame])
   }
 
   /** Queues frames in order, as many per hop into native code as fit; resolves once all
-   * are queued. Frames before a bad one (empty, too long) are sent; the bad one rejects. */
+   * are queued. Frames before a bad one (empty, too long) are sent; the bad one rejects.
+   * Sends that are not awaited still go out in the order they were called. */
   sendBatch(frames: readonly Uint8Array[]): Promise<void> {
-    const done = this.#sendBatch(frames)
-    this.#tail = this.#tail.then(() => done).catch(() => {})
+    const run = this.#pending === 0 ? this.#sendBatch(frames) : this.#tail.then(() => this.#sendBatch(frames))
+    this.#pending++
+    const done = run.finally(() => this.#pending--)
+    this.#tail = done.catch(() => {})
     return done
   }
 
   async #sendBatch(frames: readonly Uint8Array[]): Promise<void> {
     this.#checkOpen()
     if (!Array.isArray(frames)) throw new TypeError(`frames must be an array of Uint8Array, got ${typeof frames}`)
-    for (const [i, frame] of frames.entries()) {
+    // One buffer and a length each: native code then makes no napi call per frame.
+    const lengths = new Uint32Array(frames.length)
+    for (let i = 0; i < frames.length; i++) {
+      const frame: unknown = frames[i]
       if (!(frame instanceof Uint8Array)) throw new TypeError(`frame ${i} must be a Uint8Array, got ${typeof frame}`)
+      lengths[i] = frame.length
     }
+    const data = frames.length === 1 ? frames[0] : Buffer.concat(frames)
     // From here on close() waits for this batch (#tail), so the native sender stays open.
     let start = 0
+    let offset = 0
     while (start < frames.length) {
       const end = this.#rate === undefined ? frames.length : start + (await this.#pace(frames.length - start))
-      const slice = end === frames.length && start === 0 ? frames : frames.slice(start, end)
-      let done = 0
-      while (done < slice.length) {
-        const queued = call(() => this.#native.queue(slice as Uint8Array[], done))
-        done += queued
-        if (done < slice.length) {
+      while (start < end) {
+        const queued = call(() => this.#native.queue(data, lengths, start, end, offset))
+        for (let i = start; i < start + queued; i++) offset += lengths[i]
+        start += queued
+        if (start < end) {
           await call(() => this.#native.waitRoom()).catch((error: unknown) => {
             throw fromNative(error)
           })
@@ -512,7 +634,6 @@ export class Sender {
           this.#turn.reset()
         }
       }
-      start = end
     }
     this.#scheduleKick()
     await this.#turn.yield()

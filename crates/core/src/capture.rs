@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use crate::batch::Batch;
 use crate::error::Result;
+use crate::fanout;
+use crate::filter::{socket_program, Filter, DROP_ALL};
 use crate::mmap::Mapping;
-use crate::options::{Geometry, RxOptions, MAX_SNAPLEN};
+use crate::options::{Geometry, RxOptions};
 use crate::rx::{Reader, RecvReader, RingV2, RingV3};
 use crate::socket::{PacketSocket, ETH_P_ALL_BE};
 
@@ -35,18 +37,19 @@ pub struct Capture {
     v3: bool,
     block_timeout_ms: u32,
     totals: Stats,
+    fanout_group: Option<u16>,
 }
 
-/// `BPF_RET | BPF_K`: a one-instruction classic BPF program that keeps `k` bytes.
-const BPF_RET_K: u16 = 0x06;
-
 impl Capture {
-    /// Validates `options`, then: creates the socket (it receives nothing yet), sets the
-    /// TPACKET version, the snapshot filter and the ring, maps the ring, and only then
-    /// binds to the interface, so no packet is queued outside the ring and none is lost
-    /// to the purge a bind-first order would need.
+    /// Validates `options` and compiles a filter expression, then: creates the socket (it
+    /// receives nothing yet), sets the TPACKET version, the filter (combined with the
+    /// snapshot length) and the ring, maps the ring, and only then binds to the interface,
+    /// so no packet is queued outside the ring, none gets past the filter, and none is
+    /// lost to the purge a bind-first order would need. A fanout group is joined after
+    /// bind(), as the kernel requires (see the `fanout` module for how the filter goes on).
     pub fn open(iface: &str, options: &RxOptions) -> Result<Capture> {
         let config = options.validate()?;
+        let program = socket_program(config.filter.as_ref(), config.snaplen)?;
         let socket = PacketSocket::open(iface, config.netns.as_deref())?;
         let (reader, v3, block_timeout_ms) = match config.geometry {
             Some(geometry) => {
@@ -71,9 +74,12 @@ impl Capture {
                 (Reader::Recv(RecvReader::new(config.snaplen)), false, 0)
             }
         };
-        if config.snaplen < MAX_SNAPLEN {
-            let keep = [libc::sock_filter { code: BPF_RET_K, jt: 0, jf: 0, k: config.snaplen }];
-            socket.attach_filter(&keep)?;
+        // The filter goes on before bind(), so no packet gets in unfiltered. A socket that
+        // will join a fanout group drops everything until it has joined (see `fanout`).
+        match (&config.fanout, &program) {
+            (Some(_), _) => socket.attach_filter(&DROP_ALL)?,
+            (None, Some(program)) => socket.attach_filter(program)?,
+            (None, None) => {}
         }
         if config.ignore_outgoing {
             let on: libc::c_int = 1;
@@ -83,6 +89,17 @@ impl Capture {
             socket.set_promiscuous()?;
         }
         socket.bind(ETH_P_ALL_BE)?;
+        let fanout_group = match &config.fanout {
+            Some(options) => {
+                let group = fanout::join(&socket, options, config.ignore_outgoing)?;
+                match &program {
+                    Some(program) => socket.attach_filter(program)?,
+                    None => socket.detach_filter()?,
+                }
+                Some(group)
+            }
+            None => None,
+        };
         Ok(Capture {
             socket: Arc::new(socket),
             reader,
@@ -90,6 +107,7 @@ impl Capture {
             v3,
             block_timeout_ms,
             totals: Stats::default(),
+            fanout_group,
         })
     }
 
@@ -149,7 +167,8 @@ impl Capture {
         Ok(false)
     }
 
-    /// Running totals; reads (and so resets) the kernel's PACKET_STATISTICS.
+    /// Running totals; reads (and so resets) the kernel's PACKET_STATISTICS. Packets a
+    /// filter rejects reach neither count: the kernel counts after the filter.
     pub fn stats(&mut self) -> Result<Stats> {
         let k = self.socket.kernel_stats(self.v3)?;
         // tp_packets counts the dropped packets too (the kernel adds tp_drops on read).
@@ -166,6 +185,24 @@ impl Capture {
 
     pub fn snaplen(&self) -> u32 {
         self.snaplen
+    }
+
+    /// Replaces the filter (SO_ATTACH_FILTER swaps programs atomically); `None` removes it,
+    /// keeping the snapshot length. Packets already in the ring or queue passed the old
+    /// filter and are still delivered.
+    pub fn set_filter(&mut self, filter: Option<&Filter>) -> Result<()> {
+        if let Some(filter) = filter {
+            filter.validate()?;
+        }
+        match socket_program(filter, self.snaplen)? {
+            Some(program) => self.socket.attach_filter(&program),
+            None => self.socket.detach_filter(),
+        }
+    }
+
+    /// The PACKET_FANOUT group joined, if any (the kernel's pick when no id was given).
+    pub fn fanout_group(&self) -> Option<u16> {
+        self.fanout_group
     }
 
     /// `tp_retire_blk_tov` of a TPACKET_V3 ring; 0 otherwise.

@@ -22,6 +22,12 @@ pub enum Error {
     Closed,
     /// Any other failed system call, with the operation that failed.
     Os { iface: String, op: &'static str, source: io::Error },
+    /// libpcap refused a tcpdump filter expression; `message` is libpcap's.
+    Filter { expression: String, message: String },
+    /// A string filter needs libpcap, which could not be loaded (`reason` says why).
+    NoLibpcap { reason: String },
+    /// PACKET_FANOUT refused to make or join a group (`group` `None`: a new group).
+    Fanout { iface: String, group: Option<u32>, mode: &'static str, flags: String, source: io::Error },
 }
 
 /// The class of JavaScript error a binding should throw for an [`Error`].
@@ -46,13 +52,14 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Range(_) => ErrorKind::Range,
-            Error::Type(_) => ErrorKind::Type,
+            Error::Type(_) | Error::Filter { .. } => ErrorKind::Type,
             _ => ErrorKind::System,
         }
     }
 
     /// A Node-style `code` for the error: `ERR_OUT_OF_RANGE`, `ERR_INVALID_ARG_TYPE`,
-    /// `ERR_NETRING_CLOSED`, or the errno name ("ENODEV", "EPERM", …).
+    /// `ERR_INVALID_ARG_VALUE` (a filter expression that does not compile),
+    /// `ERR_NETRING_CLOSED`, `ERR_NETRING_NO_LIBPCAP`, or the errno name ("ENODEV", "EPERM", …).
     pub fn code(&self) -> &'static str {
         match self {
             Error::Range(_) => "ERR_OUT_OF_RANGE",
@@ -61,7 +68,9 @@ impl Error {
             Error::Permission { errno, .. } => errno_name(*errno),
             Error::InterfaceDown { .. } => "ENETDOWN",
             Error::Closed => "ERR_NETRING_CLOSED",
-            Error::Os { source, .. } => errno_name(source.raw_os_error().unwrap_or(0)),
+            Error::Os { source, .. } | Error::Fanout { source, .. } => errno_name(source.raw_os_error().unwrap_or(0)),
+            Error::Filter { .. } => "ERR_INVALID_ARG_VALUE",
+            Error::NoLibpcap { .. } => "ERR_NETRING_NO_LIBPCAP",
         }
     }
 }
@@ -88,6 +97,32 @@ impl fmt::Display for Error {
                 let errno = source.raw_os_error().unwrap_or(0);
                 write!(f, "{op} on \"{iface}\" failed: {source} ({})", errno_name(errno))
             }
+            Error::Filter { expression, message } => write!(f, "filter {expression:?} does not compile: {message} (libpcap)"),
+            Error::NoLibpcap { reason } => write!(
+                f,
+                "a string filter is compiled by libpcap, which could not be loaded ({reason}); install it \
+                 (Debian and Ubuntu: apt-get install libpcap0.8; Fedora: dnf install libpcap) or give the \
+                 filter as a raw BPF program (what `tcpdump -dd` prints)"
+            ),
+            Error::Fanout { iface, group, mode, flags, source } => {
+                let errno = source.raw_os_error().unwrap_or(0);
+                match group {
+                    Some(group) => write!(f, "PACKET_FANOUT on \"{iface}\" could not join group {group}")?,
+                    None => write!(f, "PACKET_FANOUT on \"{iface}\" could not make a new group")?,
+                }
+                write!(f, " (mode {mode}, flags {flags}): ")?;
+                match errno {
+                    libc::EINVAL if group.is_some() => f.write_str(
+                        "the group exists in this network namespace with another mode or flags, or on another \
+                         interface",
+                    )?,
+                    libc::ENOSPC => f.write_str("the group has its largest number of members")?,
+                    libc::EALREADY => f.write_str("the socket is in a group already")?,
+                    libc::ENOMEM if group.is_none() => f.write_str("no group id is free")?,
+                    _ => write!(f, "{source}")?,
+                }
+                write!(f, " ({})", errno_name(errno))
+            }
         }
     }
 }
@@ -95,7 +130,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Os { source, .. } => Some(source),
+            Error::Os { source, .. } | Error::Fanout { source, .. } => Some(source),
             _ => None,
         }
     }

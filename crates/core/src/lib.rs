@@ -23,10 +23,13 @@
 mod batch;
 mod capture;
 mod error;
+mod fanout;
+mod filter;
 mod frame;
 mod mmap;
 mod netns;
 mod options;
+mod pcap;
 mod rx;
 mod socket;
 mod sys;
@@ -38,9 +41,12 @@ pub use batch::{
 };
 pub use capture::{Capture, Stats};
 pub use error::{Error, ErrorKind, Result};
+pub use fanout::{FanoutMode, FanoutOptions, MAX_FANOUT_GROUP};
+pub use filter::{clamp_returns, opcode_name, validate_program, Filter, Instruction, BPF_MAXINSNS, DROP_ALL};
 pub use frame::PacketInfo;
 pub use netns::netns_path;
 pub use options::*;
+pub use pcap::{compile as compile_filter, libpcap_available, LIBPCAP_ENV, LIBPCAP_NAMES};
 pub use socket::{check_interface_name, KernelStats, PacketSocket};
 pub use sys::{errno_name, page_size};
 pub use tx::{

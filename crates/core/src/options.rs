@@ -2,6 +2,8 @@
 //! [`RxConfig`] before any system call is made.
 
 use crate::error::{Error, Result};
+use crate::fanout::FanoutOptions;
+use crate::filter::Filter;
 use crate::sys::page_size;
 
 /// `TPACKET_ALIGNMENT`: frame sizes and in-frame offsets are multiples of 16.
@@ -77,6 +79,10 @@ pub struct RxOptions {
     pub netns: Option<String>,
     /// SO_RCVBUF of a recv() capture, in bytes (the kernel doubles it for bookkeeping).
     pub buffer_size: Option<u32>,
+    /// A classic BPF filter (SO_ATTACH_FILTER), attached before any packet is let in.
+    pub filter: Option<Filter>,
+    /// Join a PACKET_FANOUT group after bind().
+    pub fanout: Option<FanoutOptions>,
 }
 
 /// The layout of a PACKET_MMAP ring, as passed to PACKET_RX_RING.
@@ -116,6 +122,9 @@ pub struct RxConfig {
     pub netns: Option<String>,
     /// SO_RCVBUF for recv() captures; `None` keeps the kernel's default.
     pub buffer_size: Option<u32>,
+    /// A raw program here has been checked; an expression is compiled at open.
+    pub filter: Option<Filter>,
+    pub fanout: Option<FanoutOptions>,
 }
 
 /// Smallest and largest accepted `bufferSize` (SO_RCVBUF takes an int).
@@ -188,6 +197,12 @@ impl RxOptions {
                 return Err(Error::Type(format!("netns {ns:?} must be a namespace name or a path")));
             }
         }
+        if let Some(filter) = &self.filter {
+            filter.validate()?;
+        }
+        if let Some(fanout) = &self.fanout {
+            fanout.validate()?;
+        }
         let geometry = match self.method {
             Method::Recv => {
                 let ring_only = [
@@ -235,6 +250,8 @@ impl RxOptions {
             ignore_outgoing: self.ignore_outgoing,
             netns: self.netns.clone(),
             buffer_size: self.buffer_size,
+            filter: self.filter.clone(),
+            fanout: self.fanout,
         })
     }
 

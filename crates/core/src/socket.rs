@@ -5,6 +5,7 @@ use std::mem;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use crate::error::{Error, Result};
+use crate::filter::Instruction;
 use crate::netns::in_netns;
 use crate::sys::{getsockopt, setsockopt, syscall};
 
@@ -141,10 +142,21 @@ impl PacketSocket {
         self.set_option(libc::SOL_PACKET, libc::PACKET_ADD_MEMBERSHIP, &mreq, "PACKET_ADD_MEMBERSHIP")
     }
 
-    /// SO_ATTACH_FILTER with a classic BPF program.
-    pub fn attach_filter(&self, program: &[libc::sock_filter]) -> Result<()> {
+    /// SO_ATTACH_FILTER with a classic BPF program (at most 4096 instructions, checked
+    /// by [`crate::validate_program`]). It replaces the socket's program atomically.
+    pub fn attach_filter(&self, program: &[Instruction]) -> Result<()> {
+        // `Instruction` has the layout of `struct sock_filter`; the kernel only reads it.
         let fprog = libc::sock_fprog { len: program.len() as u16, filter: program.as_ptr() as *mut libc::sock_filter };
         self.set_option(libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &fprog, "SO_ATTACH_FILTER")
+    }
+
+    /// SO_DETACH_FILTER; no filter attached (ENOENT) is not an error.
+    pub fn detach_filter(&self) -> Result<()> {
+        let none: libc::c_int = 0;
+        match setsockopt(self.fd.as_fd(), libc::SOL_SOCKET, libc::SO_DETACH_FILTER, &none) {
+            Err(e) if e.raw_os_error() != Some(libc::ENOENT) => Err(Error::os(&self.iface, "SO_DETACH_FILTER", e)),
+            _ => Ok(()),
+        }
     }
 
     /// PACKET_STATISTICS. `v3` selects the `tpacket_stats_v3` layout.

@@ -80,6 +80,7 @@ pub fn errno_name(errno: i32) -> &'static str {
         libc::ENETUNREACH => "ENETUNREACH",
         libc::ENOSPC => "ENOSPC",
         libc::EEXIST => "EEXIST",
+        libc::EALREADY => "EALREADY",
         _ => "EUNKNOWN",
     }
 }

@@ -4,11 +4,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use napi::bindgen_prelude::{Buffer, PromiseRaw, Uint32Array};
-use napi::Env;
+use napi::{Either, Env};
 use napi_derive::napi;
 use netring_core::{Batch, Capture, Stats};
 
 use crate::error::{closed, to_napi};
+use crate::filter::{filter, BpfInstruction};
 use crate::options::{method, CaptureOptions};
 use crate::waiter::Waiter;
 
@@ -57,6 +58,7 @@ pub struct NativeCapture {
     waiter: Option<Arc<Waiter>>,
     /// Totals as of close, so `stats()` still answers afterwards.
     last: Stats,
+    fanout_group: Option<u16>,
 }
 
 #[napi]
@@ -70,7 +72,8 @@ impl NativeCapture {
         // After an error, wait two block timeouts so the kernel retires the block in progress.
         let settle = Duration::from_millis(u64::from(capture.block_timeout_ms()) * 2 + 5);
         let waiter = Waiter::new(Arc::clone(capture.socket()), settle)?;
-        Ok(NativeCapture { capture: Some(capture), waiter: Some(waiter), last: Stats::default() })
+        let fanout_group = capture.fanout_group();
+        Ok(NativeCapture { capture: Some(capture), waiter: Some(waiter), last: Stats::default(), fanout_group })
     }
 
     /// Copies out what is ready (one block, the ready frames, or the queued packets)
@@ -99,6 +102,21 @@ impl NativeCapture {
             Some(capture) => Ok(capture.stats().map_err(to_napi)?.into()),
             None => Ok(self.last.into()),
         }
+    }
+
+    /// Replaces the filter atomically (SO_ATTACH_FILTER); `null` removes it. Packets
+    /// already in the ring passed the old one.
+    #[napi]
+    pub fn set_filter(&mut self, program: Option<Either<String, Vec<BpfInstruction>>>) -> napi::Result<()> {
+        let capture = self.capture.as_mut().ok_or_else(closed)?;
+        let program = program.as_ref().map(filter).transpose().map_err(to_napi)?;
+        capture.set_filter(program.as_ref()).map_err(to_napi)
+    }
+
+    /// The PACKET_FANOUT group id joined, or `null`.
+    #[napi(getter)]
+    pub fn fanout_group(&self) -> Option<u32> {
+        self.fanout_group.map(u32::from)
     }
 
     /// Ends pending waits, unmaps the ring and closes the socket. Idempotent.

@@ -6,6 +6,7 @@
 
 mod capture;
 mod error;
+mod filter;
 mod options;
 mod sender;
 mod waiter;

@@ -1,8 +1,11 @@
 //! Capture options as JavaScript passes them, and their conversion to the core's.
 //! The doc comments here become the documentation of `CaptureOptions` in the `.d.ts`.
 
+use napi::Either;
 use napi_derive::napi;
 use netring_core::{Error, Method, RxOptions, TxMethod};
+
+use crate::filter::{filter, BpfInstruction, FanoutOptions};
 
 /// Options of a capture (`openRing`, `open("ring:…")`, `open("int:…")`).
 /// Geometry options apply to `ring:` captures only; `bufferSize` to `int:` only.
@@ -40,6 +43,22 @@ pub struct CaptureOptions {
     /// `int:` only: the socket receive buffer (SO_RCVBUF) in bytes, 4096 to 1073741823.
     /// Default: the kernel's (net.core.rmem_default).
     pub buffer_size: Option<f64>,
+    /// Keep only the packets this classic BPF filter accepts: a tcpdump expression
+    /// (`'udp port 53'`, compiled by libpcap, which must then be installed: Debian package
+    /// `libpcap0.8`), or a raw program as `tcpdump -dd` prints it (no libpcap needed).
+    /// Attached before the socket is bound, so no packet gets in unfiltered. Packets it
+    /// rejects count in neither `received` nor `dropped`. Expressions are compiled for
+    /// Ethernet frames as on the wire, but Linux takes VLAN tags off before filters run:
+    /// `vlan …` matches nothing and `udp` also matches tagged UDP; a raw program sees the
+    /// tag through the ancillary loads SKF_AD_VLAN_TAG_PRESENT and SKF_AD_VLAN_TAG
+    /// (`k` 0xfffff030 and 0xfffff02c). Default: none.
+    pub filter: Option<Either<String, Vec<BpfInstruction>>>,
+    /// Join a PACKET_FANOUT group, which shares the interface's packets among its
+    /// members (see `openFanout()` for one member per worker thread). With
+    /// `ignoreOutgoing`, the group is joined with PACKET_FANOUT_FLAG_IGNORE_OUTGOING
+    /// (members receive through the group, so that is where it must be said), and every
+    /// member must say the same. Default: none.
+    pub fanout: Option<FanoutOptions>,
 }
 
 /// An option given as a JavaScript number, as a u32.
@@ -74,6 +93,8 @@ impl CaptureOptions {
             ignore_outgoing: self.ignore_outgoing.unwrap_or(false),
             netns: self.netns.clone(),
             buffer_size: integer("bufferSize", self.buffer_size)?,
+            filter: self.filter.as_ref().map(filter).transpose()?,
+            fanout: self.fanout.as_ref().map(FanoutOptions::to_core).transpose()?,
         })
     }
 }

@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
-use napi::bindgen_prelude::{spawn_blocking, Array, PromiseRaw, Uint8ArraySlice};
+use napi::bindgen_prelude::{spawn_blocking, PromiseRaw, Uint32ArraySlice, Uint8ArraySlice};
 use napi::Env;
 use napi_derive::napi;
 use netring_core::{Kicker, Sender, TxStats};
@@ -69,25 +69,33 @@ impl NativeSender {
         self.max_frame_length
     }
 
-    /// Queues frames `start..` of `frames` until one does not fit; returns how many were
-    /// queued (0 when the ring is full, or while a flush holds the sender). Throws for a
-    /// frame that can never be sent (empty, too long), having queued those before it.
+    /// Queues frames `start..end` of a packed batch: their bytes back to back in `data`
+    /// (frame `start` at byte `offset`), their lengths in `lengths`. Stops at the first
+    /// frame that does not fit and returns how many were queued (0 when the ring is full,
+    /// or while a flush holds the sender). Throws for a frame that can never be sent
+    /// (empty, too long), having queued those before it. Packing costs one copy in
+    /// JavaScript but no napi call per frame.
     #[napi]
-    pub fn queue(&mut self, frames: Array, start: u32) -> napi::Result<u32> {
+    pub fn queue(&mut self, data: Uint8ArraySlice, lengths: Uint32ArraySlice, start: u32, end: u32, offset: u32) -> napi::Result<u32> {
         let mut guard = match self.sender.try_lock() {
             Ok(guard) => guard,
             Err(TryLockError::WouldBlock) => return Ok(0),
             Err(TryLockError::Poisoned(e)) => e.into_inner(),
         };
         let sender = guard.as_mut().ok_or_else(closed)?;
+        let lengths = lengths.get(start as usize..end as usize).ok_or_else(|| {
+            napi::Error::from_reason(format!("frames {start}..{end} are outside the {} lengths", lengths.len()))
+        })?;
+        let mut at = offset as usize;
         let mut queued = 0;
-        for index in start..frames.len() {
-            let frame: Uint8ArraySlice = frames
-                .get(index)?
-                .ok_or_else(|| napi::Error::from_reason(format!("frame {index} is missing")))?;
-            if !sender.try_queue(&frame).map_err(to_napi)? {
+        for &len in lengths {
+            let frame = data.get(at..at + len as usize).ok_or_else(|| {
+                napi::Error::from_reason(format!("frame at byte {at} of length {len} is outside the {} bytes", data.len()))
+            })?;
+            if !sender.try_queue(frame).map_err(to_napi)? {
                 break;
             }
+            at += len as usize;
             queued += 1;
         }
         Ok(queued)
