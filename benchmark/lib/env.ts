@@ -1,0 +1,84 @@
+/**
+ * What every benchmark shares: a throwaway namespace with a veth pair, kernel counters,
+ * per-CPU busy time, the machine description, and medians.
+ */
+import { execFileSync, spawnSync } from 'node:child_process'
+import { cpus, totalmem } from 'node:os'
+import { readFileSync } from 'node:fs'
+
+export const A = 'nr0'
+export const B = 'nr1'
+
+export function sh(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()
+}
+
+/** A namespace `name` with veth nr1 → nr0, no IPv6 (so no stray frames). */
+export function makeNetns(name: string): { name: string; remove(): void } {
+  sh('ip', ['netns', 'add', name])
+  const remove = (): void => {
+    for (const args of [['-n', name, 'link', 'del', A], ['netns', 'del', name]]) {
+      try {
+        sh('ip', args)
+      } catch {
+        // already gone
+      }
+    }
+  }
+  try {
+    sh('ip', ['-n', name, 'link', 'add', A, 'type', 'veth', 'peer', 'name', B])
+    for (const dev of [A, B]) {
+      sh('ip', ['-n', name, 'link', 'set', dev, 'addrgenmode', 'none'])
+      sh('ip', ['-n', name, 'link', 'set', dev, 'up'])
+    }
+  } catch (error) {
+    remove()
+    throw error
+  }
+  return { name, remove }
+}
+
+/** An interface counter (/sys/class/net/IF/statistics/NAME) inside namespace `ns`. */
+export function counter(ns: string, iface: string, name: string): number {
+  return Number(sh('ip', ['netns', 'exec', ns, 'cat', `/sys/class/net/${iface}/statistics/${name}`]))
+}
+
+/** Busy and total jiffies of one CPU from /proc/stat. */
+export function cpuTimes(cpu: number): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`cpu${cpu} `))
+  if (line === undefined) throw new Error(`no cpu${cpu} in /proc/stat`)
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.split(/\s+/).slice(1).map(Number)
+  const busy = user + nice + system + irq + softirq + steal
+  return { busy, total: busy + idle + iowait }
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((x, y) => x - y)
+  const mid = s.length >> 1
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2
+}
+
+/** The first line a tool prints about its version (trafgen exits 1 after printing it). */
+function version(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' })
+  if (r.error !== undefined) return 'not installed'
+  return `${r.stdout}${r.stderr}`.trim().split('\n')[0]
+}
+
+/** What the numbers were measured on. */
+export function machine(): Record<string, string> {
+  const model = cpus()[0]?.model ?? 'unknown'
+  return {
+    cpu: `${model} × ${cpus().length}`,
+    memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
+    kernel: sh('uname', ['-sr']),
+    node: process.version,
+    trafgen: version('trafgen', ['--version']),
+    tcpdump: version('tcpdump', ['--version']),
+    date: new Date().toISOString().slice(0, 10),
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
