@@ -40,7 +40,8 @@ const methods: Array<[string, string, CaptureOptions]> = [
 for (const [name, scheme, options] of methods) {
   privileged(`${name}: every frame arrives once, in order, byte for byte`, async (t, ns) => {
     const capture = open(`${scheme}:${A}`, { ...options, netns: ns.name })
-    const sent = Array.from({ length: 2000 }, (_, i) => frame(i, 60 + ((i * 7) % 1455), ns.mac(A)))
+    const mac = ns.mac(A)
+    const sent = Array.from({ length: 2000 }, (_, i) => frame(i, 60 + ((i * 7) % 1455), mac))
     const received = collect(capture, sent.length)
     await sendFrom(ns, sent)
     const packets = await received
@@ -218,7 +219,8 @@ privileged('an iteration after close is a clear error', async (t, ns) => {
 for (const [name, scheme, options] of methods) {
   privileged(`${name}: the interface deleted mid-capture ends the iteration with an error`, async (t, ns) => {
     const capture = open(`${scheme}:${A}`, { ...options, netns: ns.name })
-    const sent = Array.from({ length: 10 }, (_, i) => frame(i, 64, ns.mac(A)))
+    const mac = ns.mac(A)
+    const sent = Array.from({ length: 10 }, (_, i) => frame(i, 64, mac))
     const got: Packet[] = []
     const loop = (async () => {
       for await (const p of capture) got.push(p)
@@ -270,10 +272,11 @@ privileged('a missing network namespace is named', (t) => {
 
 privileged('without CAP_NET_RAW the error says so', async (t) => {
   const { spawn } = await import('node:child_process')
-  // The same code as an unprivileged user (nobody), in a child process.
+  // The same code in a child process whose capability bounding set lacks CAP_NET_RAW:
+  // still root (so it can read the checkout wherever it is), but without that one right.
   const child = spawn(
     'setpriv',
-    ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, '-e',
+    ['--bounding-set=-net_raw', '--inh-caps=-net_raw', process.execPath, '-e',
       `try { require(${JSON.stringify(join(__dirname, '..'))}).openRing('lo') } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }`],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   )
