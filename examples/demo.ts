@@ -8,10 +8,10 @@
  *
  * Needs root (CAP_NET_ADMIN for the namespace, CAP_NET_RAW for the sockets).
  */
-import { execFileSync } from 'node:child_process'
 import { parseArgs } from 'node:util'
 
 import { openRing, openTx } from '..'
+import { makeNetns, type Netns } from './netns'
 
 const { values } = parseArgs({
   options: {
@@ -24,29 +24,11 @@ const size = Number(values.size)
 if (!Number.isInteger(seconds) || seconds < 1) throw new RangeError(`--seconds ${values.seconds} must be a whole number ≥ 1`)
 if (!Number.isInteger(size) || size < 60 || size > 1514) throw new RangeError(`--size ${values.size} must be from 60 to 1514`)
 
-const ns = `netring-demo-${process.pid}`
-const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8' })
-
-function cleanup(): void {
-  try {
-    ip('-n', ns, 'link', 'del', 'nr0')
-  } catch {
-    // not made yet
-  }
-  try {
-    ip('netns', 'del', ns)
-  } catch {
-    // not made yet
-  }
-}
+let netns: Netns | undefined
 
 async function main(): Promise<void> {
-  ip('netns', 'add', ns)
-  ip('-n', ns, 'link', 'add', 'nr0', 'type', 'veth', 'peer', 'name', 'nr1')
-  for (const dev of ['nr0', 'nr1']) {
-    ip('-n', ns, 'link', 'set', dev, 'addrgenmode', 'none')
-    ip('-n', ns, 'link', 'set', dev, 'up')
-  }
+  netns = makeNetns(`netring-demo-${process.pid}`)
+  const ns = netns.name
   console.log(`namespace ${ns}: veth nr1 → nr0; sending ${size}-byte frames through the TX ring for ${seconds} s`)
 
   const capture = openRing('nr0', { netns: ns })
@@ -97,7 +79,7 @@ async function main(): Promise<void> {
 }
 
 process.on('SIGINT', () => {
-  cleanup()
+  netns?.remove()
   process.exit(130)
 })
 main()
@@ -105,4 +87,4 @@ main()
     console.error(error instanceof Error ? error.message : error)
     process.exitCode = 1
   })
-  .finally(cleanup)
+  .finally(() => netns?.remove())

@@ -11,11 +11,11 @@
  * Needs root (CAP_NET_ADMIN for the namespace, CAP_NET_RAW for the sockets) and a built
  * netring (`npm run build`): the workers run the compiled fanout.js.
  */
-import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 
 import { openFanout, openTx, type FanoutMode } from '..'
+import { makeNetns, type Netns } from './netns'
 
 const MODES: readonly FanoutMode[] = ['hash', 'lb', 'cpu', 'rollover', 'random', 'queue']
 const { values } = parseArgs({
@@ -35,21 +35,7 @@ if (!MODES.includes(mode)) throw new TypeError(`--mode ${values.mode} must be on
 if (!Number.isInteger(flows) || flows < 1 || flows > 65535) throw new RangeError(`--flows ${values.flows} must be from 1 to 65535`)
 if (!Number.isInteger(seconds) || seconds < 1) throw new RangeError(`--seconds ${values.seconds} must be a whole number ≥ 1`)
 
-const ns = `netring-fanout-${process.pid}`
-const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8' })
-
-function cleanup(): void {
-  try {
-    ip('-n', ns, 'link', 'del', 'nr0')
-  } catch {
-    // not made yet
-  }
-  try {
-    ip('netns', 'del', ns)
-  } catch {
-    // not made yet
-  }
-}
+let netns: Netns | undefined
 
 /** A 64-byte Ethernet + IPv4 + UDP frame of flow `i`: 198.18.x.y:(10000 + i) → 198.19.0.1:5000.
  * The UDP checksum is left 0 (none), which IPv4 allows. */
@@ -83,13 +69,9 @@ interface WorkerResult {
 }
 
 async function main(): Promise<void> {
-  ip('netns', 'add', ns)
-  ip('-n', ns, 'link', 'add', 'nr0', 'type', 'veth', 'peer', 'name', 'nr1')
-  for (const dev of ['nr0', 'nr1']) {
-    ip('-n', ns, 'link', 'set', dev, 'addrgenmode', 'none')
-    ip('-n', ns, 'link', 'set', dev, 'up')
-  }
-  const mac = Buffer.from((JSON.parse(ip('-j', '-n', ns, 'link', 'show', 'nr0'))[0].address as string).split(':').map((h) => parseInt(h, 16)))
+  netns = makeNetns(`netring-fanout-${process.pid}`)
+  const ns = netns.name
+  const mac = Buffer.from((JSON.parse(netns.ip('-j', 'link', 'show', 'nr0'))[0].address as string).split(':').map((h) => parseInt(h, 16)))
 
   const group = await openFanout('nr0', {
     netns: ns,
@@ -139,7 +121,7 @@ async function main(): Promise<void> {
 }
 
 process.on('SIGINT', () => {
-  cleanup()
+  netns?.remove()
   process.exit(130)
 })
 main()
@@ -147,4 +129,4 @@ main()
     console.error(error instanceof Error ? error.message : error)
     process.exitCode = 1
   })
-  .finally(cleanup)
+  .finally(() => netns?.remove())

@@ -6,36 +6,10 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { cpus, totalmem } from 'node:os'
 import { readFileSync } from 'node:fs'
 
-export const A = 'nr0'
-export const B = 'nr1'
+export { A, B, makeNetns } from '../../examples/netns'
 
 export function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()
-}
-
-/** A namespace `name` with veth nr1 → nr0, no IPv6 (so no stray frames). */
-export function makeNetns(name: string): { name: string; remove(): void } {
-  sh('ip', ['netns', 'add', name])
-  const remove = (): void => {
-    for (const args of [['-n', name, 'link', 'del', A], ['netns', 'del', name]]) {
-      try {
-        sh('ip', args)
-      } catch {
-        // already gone
-      }
-    }
-  }
-  try {
-    sh('ip', ['-n', name, 'link', 'add', A, 'type', 'veth', 'peer', 'name', B])
-    for (const dev of [A, B]) {
-      sh('ip', ['-n', name, 'link', 'set', dev, 'addrgenmode', 'none'])
-      sh('ip', ['-n', name, 'link', 'set', dev, 'up'])
-    }
-  } catch (error) {
-    remove()
-    throw error
-  }
-  return { name, remove }
 }
 
 /** An interface counter (/sys/class/net/IF/statistics/NAME) inside namespace `ns`. */
