@@ -106,6 +106,19 @@ privileged('direction: incoming, broadcast, multicast, otherhost and outgoing', 
   quiet.close()
 })
 
+privileged('promiscuous mode is on while the capture is open, and off after', (t, ns) => {
+  // PACKET_MR_PROMISC raises the device's promiscuity count (`ip -d`), not the IFF_PROMISC
+  // flag a user sets with `ip link set promisc on`.
+  const promiscuity = (): number => JSON.parse(ns.ip('-d', '-j', 'link', 'show', A))[0].promiscuity
+  t.is(promiscuity(), 0)
+  for (const scheme of ['ring', 'int']) {
+    const capture = open(`${scheme}:${A}`, { netns: ns.name, promiscuous: true })
+    t.is(promiscuity(), 1, `${scheme}: PACKET_MR_PROMISC counted`)
+    capture.close()
+    t.is(promiscuity(), 0, `${scheme}: closing the socket dropped the membership`)
+  }
+})
+
 /** A frame with an 802.1Q or 802.1ad tag after the MAC addresses. */
 function tagged(seq: number, tpid: number, tci: number): Buffer {
   const inner = frame(seq, 68)
