@@ -8,14 +8,13 @@
  *
  *   node --import tsx benchmark/tx.ts [--quick] [--rounds N] [--seconds S]
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
+import { type ChildProcess } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 
-import { B, counter, cpuTimes, machine, makeNetns, median, sleep } from './lib/env'
+import { B, counter, cpuTimes, machine, makeNetns, median, pinnedIn, sleep, stop } from './lib/env'
 import { writeReport } from './lib/report'
 
 const { values } = parseArgs({
@@ -41,23 +40,7 @@ const trafgenConfig = join(tmpdir(), `netring-bench-${process.pid}.cfg`)
 // The same frame the netring contenders send: dst 02:..:01, src 02:..:02, 0x88b5, 50 zero bytes.
 writeFileSync(trafgenConfig, '{ 0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02, 0x88, 0xb5, fill(0x00, 50) }\n')
 
-// In a process group of its own, so that stop() reaches trafgen's forked worker too.
-const pinned = (ns: string, cmd: string[]): ChildProcess =>
-  spawn('ip', ['netns', 'exec', ns, 'taskset', '-c', String(CPU), ...cmd], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    detached: true,
-  })
-
-/** SIGTERM to the contender's process group (SIGINT may be inherited as ignored when
- * the benchmark runs in the background), SIGKILL if it is still there after 3 s. */
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = once(child, 'exit')
-  process.kill(-child.pid!, 'SIGTERM')
-  const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 3000)
-  await exited
-  clearTimeout(timer)
-}
+const pinned = (ns: string, cmd: string[]): ChildProcess => pinnedIn(ns, CPU, cmd)
 
 const node = (mode: string) => (ns: string) =>
   pinned(ns, [process.execPath, '--import', 'tsx', join(__dirname, 'tx-sender.ts'), mode])

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-const SECTIONS = ['tx']
+const SECTIONS = ['study', 'tx']
 
 export function writeReport(dir: string): void {
   const parts = SECTIONS.map((name) => join(dir, 'results', `${name}.md`))
@@ -14,7 +14,7 @@ export function writeReport(dir: string): void {
   const text = [
     '# netring benchmark results',
     '',
-    'Written by the scripts in this folder (`npm run bench:tx`); each section names the machine',
+    'Written by the scripts in this folder (`npm run bench`, `npm run bench:tx`); each section names the machine',
     'it ran on. Raw data: `results/*.json`. Every ratio compares runs made in the same go.',
     '',
     ...parts.flatMap((p) => [p, '']),
