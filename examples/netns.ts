@@ -1,9 +1,10 @@
 /**
  * A throwaway network namespace with a veth pair nr1 → nr0, for the examples and the
  * benchmarks. IPv6 is off on the pair (no link-local address), so the only frames on it
- * are the ones sent on purpose. `remove()` deletes both and may be called more than once.
+ * are the ones sent on purpose. `remove()` deletes both; calling it again does nothing.
  */
 import { execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 
 export const A = 'nr0'
 export const B = 'nr1'
@@ -17,18 +18,24 @@ export interface Netns {
 
 const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()
 
+/** Deletes namespace `name` and its veth pair; nothing happens when they are gone. */
+export function removeNetns(name: string): void {
+  // A socket keeps its namespace alive, so the link goes first, then the name.
+  try {
+    ip('-n', name, 'link', 'del', A)
+  } catch {
+    // already gone (deleted on purpose, or with the namespace)
+  }
+  try {
+    ip('netns', 'del', name)
+  } catch (error) {
+    if (existsSync(`/run/netns/${name}`)) throw error
+  }
+}
+
 export function makeNetns(name: string): Netns {
   ip('netns', 'add', name)
-  const remove = (): void => {
-    // A socket keeps its namespace alive, so the link goes first, then the name.
-    for (const args of [['-n', name, 'link', 'del', A], ['netns', 'del', name]]) {
-      try {
-        ip(...args)
-      } catch {
-        // already gone
-      }
-    }
-  }
+  const remove = (): void => removeNetns(name)
   try {
     ip('-n', name, 'link', 'add', A, 'type', 'veth', 'peer', 'name', B)
     for (const dev of [A, B]) {

@@ -4,10 +4,12 @@
  * Traffic never leaves the namespace.
  */
 import { execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import test, { type ExecutionContext } from 'ava'
 
-export const A = 'nr0'
-export const B = 'nr1'
+import { makeNetns as makeVethNamespace, removeNetns } from '../../examples/netns'
+
+export { A, B } from '../../examples/netns'
 
 function ip(...args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
@@ -30,6 +32,19 @@ if (reason !== undefined && !ci) console.warn(`netring: skipping privileged test
 
 let seq = 0
 
+/**
+ * Removes the namespaces of test processes that are gone: a worker that ava killed on a
+ * timeout never reached its `finally`. Namespaces of live processes are left alone.
+ */
+function removeStale(): void {
+  for (const line of ip('netns', 'list').split('\n')) {
+    const match = /^(nrt-(\d+)-\d+)/.exec(line)
+    if (match === null || existsSync(`/proc/${match[2]}`)) continue
+    removeNetns(match[1])
+  }
+}
+if (reason === undefined) removeStale()
+
 export interface Netns {
   name: string
   /** MAC address of an interface in the namespace, as bytes. */
@@ -39,37 +54,12 @@ export interface Netns {
 }
 
 function makeNetns(): Netns & { remove(): void } {
-  const name = `nrt-${process.pid}-${seq++}`
-  ip('netns', 'add', name)
-  const remove = (): void => {
-    // A capture socket keeps the namespace alive: delete the link itself, then the name.
-    try {
-      ip('-n', name, 'link', 'del', A)
-    } catch {
-      // already gone (a test deleted it)
-    }
-    ip('netns', 'del', name)
-  }
-  try {
-    ip('-n', name, 'link', 'add', A, 'type', 'veth', 'peer', 'name', B)
-    for (const dev of [A, B]) {
-      // No IPv6 link-local address: the kernel then sends no DAD or router solicitation,
-      // so the only frames on the pair are the ones a test sends.
-      ip('-n', name, 'link', 'set', dev, 'addrgenmode', 'none')
-      ip('-n', name, 'link', 'set', dev, 'up')
-    }
-  } catch (error) {
-    remove()
-    throw error
-  }
-  const info = (iface: string): { address: string; ifindex: number } =>
-    JSON.parse(ip('-j', '-n', name, 'link', 'show', iface))[0]
+  const ns = makeVethNamespace(`nrt-${process.pid}-${seq++}`)
+  const info = (iface: string): { address: string; ifindex: number } => JSON.parse(ns.ip('-j', 'link', 'show', iface))[0]
   return {
-    name,
-    remove,
+    ...ns,
     mac: (iface) => Buffer.from(info(iface).address.split(':').map((h) => parseInt(h, 16))),
     ifindex: (iface) => info(iface).ifindex,
-    ip: (...args) => ip('-n', name, ...args),
   }
 }
 
