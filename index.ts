@@ -15,6 +15,8 @@ import { setImmediate as nextTurn } from 'node:timers/promises'
 import {
   META_STRIDE,
   NativeCapture,
+  NativeFileReader,
+  NativeRecorder,
   NativeSender,
   compileFilter as nativeCompileFilter,
   type BpfInstruction,
@@ -22,11 +24,13 @@ import {
   type CaptureStats,
   type FanoutOptions,
   type NativeBatch,
+  type RecordOptions,
+  type RecordProgress,
   type SenderStats,
   type TxOptions as NativeTxOptions,
 } from './loader'
 
-export type { BpfInstruction, CaptureStats, FanoutOptions, SenderStats }
+export type { BpfInstruction, CaptureStats, FanoutOptions, RecordOptions, RecordProgress, SenderStats }
 export {
   openFanout,
   FanoutGroup,
@@ -64,8 +68,9 @@ export interface Vlan {
   id: number
 }
 
-/** URI schemes `open()` knows: a PACKET_MMAP ring, or recv() on a plain socket. */
-export const SCHEMES = ['ring', 'int'] as const
+/** URI schemes `open()` knows: a PACKET_MMAP ring, recv() on a plain socket, or a
+ * pcap/pcapng file (`pcapfile:trace.pcap`). */
+export const SCHEMES = ['ring', 'int', 'pcapfile'] as const
 export type Scheme = (typeof SCHEMES)[number]
 
 // Indexes into a packet's record in NativeBatch.meta (crates/core/src/batch.rs).
@@ -146,7 +151,9 @@ export class Packet {
 
   /** A packet holding a copy of just its own bytes and numbers. */
   copy(): Packet {
-    return new Packet(Buffer.from(this.data), this.#meta.slice(this.#at, this.#at + RECORD), 0)
+    const meta = this.#meta.slice(this.#at, this.#at + RECORD)
+    meta[OFFSET] = 0 // the copied bytes start the new buffer
+    return new Packet(Buffer.from(this.data), meta, 0)
   }
 
   /** @internal */
@@ -337,6 +344,40 @@ function parseUri(uri: string, fallback?: Scheme): [Scheme, string] {
   return [scheme as Scheme, uri.slice(colon + 1)]
 }
 
+/** A pcap/pcapng file behind the calls `Capture` makes of a live one; `wait()` says the
+ * file has ended. `stats()`: `received` and `delivered` are the packets read. */
+class FileSource {
+  readonly #reader: NativeFileReader
+  #delivered = 0
+  readonly fanoutGroup = null
+
+  constructor(path: string) {
+    this.#reader = new NativeFileReader(path)
+  }
+
+  read(): NativeBatch | null {
+    const batch = this.#reader.read()
+    if (batch !== null) this.#delivered += batch.meta.length / RECORD
+    return batch
+  }
+
+  async wait(): Promise<boolean> {
+    return false
+  }
+
+  stats(): CaptureStats {
+    return { received: this.#delivered, dropped: 0, freezes: 0, delivered: this.#delivered }
+  }
+
+  setFilter(): void {
+    throw new TypeError('a pcapfile: capture takes no filter')
+  }
+
+  close(): void {
+    this.#reader.close()
+  }
+}
+
 /**
  * A capture on one interface. Iterate it with `for await` (one packet at a time) or
  * `batches()` (one ring block at a time); `break`, `return` or `close()` ends it.
@@ -346,7 +387,7 @@ export class Capture implements AsyncIterable<Packet> {
   readonly uri: string
   readonly interface: string
   readonly scheme: Scheme
-  readonly #native: NativeCapture
+  readonly #native: NativeCapture | FileSource
   readonly #signal: AbortSignal | undefined
   readonly #onAbort = (): void => this.close()
   #closed = false
@@ -359,7 +400,10 @@ export class Capture implements AsyncIterable<Packet> {
     checkOptions(options, CAPTURE_OPTIONS)
     const { signal, ...native } = options ?? {}
     signal?.throwIfAborted()
-    this.#native = call(() => new NativeCapture(iface, scheme, native))
+    if (scheme === 'pcapfile' && Object.keys(native).length > 0) {
+      throw new TypeError(`a pcapfile: capture takes no options but signal; got ${Object.keys(native).join(', ')}`)
+    }
+    this.#native = call(() => (scheme === 'pcapfile' ? new FileSource(iface) : new NativeCapture(iface, scheme, native)))
     this.uri = `${scheme}:${iface}`
     this.interface = iface
     this.scheme = scheme
@@ -422,7 +466,8 @@ export class Capture implements AsyncIterable<Packet> {
         return new Batch(native)
       }
       try {
-        await this.#native.wait()
+        // false: closed, or a file's end.
+        if (!(await this.#native.wait())) this.close()
         this.#turn.reset()
       } catch (error) {
         // The interface went down or was removed: what was in the ring has been read.
@@ -723,4 +768,28 @@ export class Sender {
 export function openTx(target: string, options?: TxOptions): Sender {
   const [scheme, iface] = parseUri(target, 'ring')
   return new Sender(scheme, iface, options)
+}
+
+/**
+ * Counts, and with `write` saves to a pcap/pcapng file, the packets of `uri` (`ring:`,
+ * `int:` or `pcapfile:`) on a native thread: no packet crosses into JavaScript. Capture and
+ * output file are opened before this returns, so their errors throw here. Poll
+ * `progress()`; `stop()` ends it and returns the totals (or throws what ended it).
+ */
+export function record(uri: string, options?: Omit<CaptureOptions, 'signal'> & RecordOptions): Recorder {
+  const [scheme, target] = parseUri(uri)
+  const { write, format, count, countFilters, ...capture } = options ?? {}
+  const native = call(() => new NativeRecorder(target, scheme, capture, { write, format, count, countFilters }))
+  return {
+    progress: () => native.progress(),
+    stop: () => call(() => native.stop()),
+  }
+}
+
+/** A recording started by `record()`. */
+export interface Recorder {
+  /** Totals so far; `done` once the count was reached, the file ended, or it failed. */
+  progress(): RecordProgress
+  /** Stops (within 100 ms), finishes the file, returns the totals. Idempotent. */
+  stop(): RecordProgress
 }

@@ -331,8 +331,8 @@ test('bad options are typed errors, raised before any syscall', (t) => {
 })
 
 test('URIs: unknown schemes and bad interface names are TypeErrors', (t) => {
-  t.throws(() => open('pcap:eth0'), { instanceOf: TypeError, message: 'unknown URI scheme "pcap:" in "pcap:eth0"; known: ring:, int:' })
-  t.throws(() => open('eth0'), { instanceOf: TypeError, message: 'URI "eth0" has no scheme; known: ring:, int:' })
+  t.throws(() => open('pcap:eth0'), { instanceOf: TypeError, message: 'unknown URI scheme "pcap:" in "pcap:eth0"; known: ring:, int:, pcapfile:' })
+  t.throws(() => open('eth0'), { instanceOf: TypeError, message: 'URI "eth0" has no scheme; known: ring:, int:, pcapfile:' })
   t.throws(() => open('ring:'), { instanceOf: TypeError, message: /interface name "" must be 1 to 15 bytes/ })
   t.throws(() => openRing('much-too-long-name0'), { instanceOf: TypeError, message: /interface name "much-too-long-name0"/ })
   t.throws(() => openRing(42 as unknown as string), { instanceOf: TypeError, message: 'interface must be a string, got number' })

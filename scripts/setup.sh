@@ -12,6 +12,7 @@ command -v cc >/dev/null || packages+=(gcc libc6-dev)   # the linker cargo calls
 dpkg -s libpcap0.8 >/dev/null 2>&1 || packages+=(libpcap0.8)   # string filters' tests: libpcap is loaded at run time, never linked
 command -v xz >/dev/null || packages+=(xz-utils)   # unpacks the glibc 2.17 toolchain the build links with
 command -v readelf >/dev/null || packages+=(binutils)   # the package test reads the .node's GLIBC_ versions
+command -v tcpdump >/dev/null || packages+=(tcpdump)   # the pcapfile and CLI tests read and write files with tcpdump -r
 if ((${#packages[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
     echo "netring setup: install ${packages[*]} (needs root: sudo apt-get install ${packages[*]})" >&2

@@ -26,6 +26,11 @@ pub enum Error {
     Filter { expression: String, message: String },
     /// A string filter needs libpcap, which could not be loaded (`reason` says why).
     NoLibpcap { reason: String },
+    /// A trace file could not be opened, read or written.
+    File { path: String, op: &'static str, source: io::Error },
+    /// A trace file is truncated or damaged at `offset` bytes, in or before packet `packet`
+    /// (counted from 1); the packets before it were delivered.
+    BadFile { path: String, packet: u64, offset: u64, message: String },
     /// PACKET_FANOUT refused to make or join a group (`group` `None`: a new group).
     Fanout { iface: String, group: Option<u32>, mode: &'static str, flags: String, source: io::Error },
 }
@@ -70,6 +75,11 @@ impl Error {
             Error::Closed => "ERR_NETRING_CLOSED",
             Error::Os { source, .. } | Error::Fanout { source, .. } => errno_name(source.raw_os_error().unwrap_or(0)),
             Error::Filter { .. } => "ERR_INVALID_ARG_VALUE",
+            Error::File { source, .. } => match source.raw_os_error() {
+                Some(errno) => errno_name(errno),
+                None => "ERR_NETRING_BAD_FILE",
+            },
+            Error::BadFile { .. } => "ERR_NETRING_BAD_FILE",
             Error::NoLibpcap { .. } => "ERR_NETRING_NO_LIBPCAP",
         }
     }
@@ -104,6 +114,13 @@ impl fmt::Display for Error {
                  (Debian and Ubuntu: apt-get install libpcap0.8; Fedora: dnf install libpcap) or give the \
                  filter as a raw BPF program (what `tcpdump -dd` prints)"
             ),
+            Error::File { path, op, source } => match source.raw_os_error() {
+                Some(errno) => write!(f, "{op} of \"{path}\" failed: {source} ({})", errno_name(errno)),
+                None => write!(f, "{op} of \"{path}\" failed: {source}"),
+            },
+            Error::BadFile { path, packet, offset, message } => {
+                write!(f, "\"{path}\" is damaged at byte offset {offset} (packet {packet}): {message}")
+            }
             Error::Fanout { iface, group, mode, flags, source } => {
                 let errno = source.raw_os_error().unwrap_or(0);
                 match group {
@@ -130,7 +147,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Os { source, .. } | Error::Fanout { source, .. } => Some(source),
+            Error::Os { source, .. } | Error::Fanout { source, .. } | Error::File { source, .. } => Some(source),
             _ => None,
         }
     }

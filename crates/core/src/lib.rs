@@ -21,6 +21,7 @@
 //! ```
 
 mod batch;
+mod bpf;
 mod capture;
 mod error;
 mod fanout;
@@ -30,6 +31,7 @@ mod mmap;
 mod netns;
 mod options;
 mod pcap;
+mod pcapfile;
 mod rx;
 mod socket;
 mod sys;
@@ -39,6 +41,7 @@ pub use batch::{
     Batch, PacketView, FLAG_VLAN, META_CAPLEN, META_FLAGS, META_IFINDEX, META_LEN, META_NSEC, META_OFFSET,
     META_PKTTYPE, META_SEC, META_STRIDE, META_VLAN,
 };
+pub use bpf::Program;
 pub use capture::{Capture, Stats};
 pub use error::{Error, ErrorKind, Result};
 pub use fanout::{FanoutMode, FanoutOptions, MAX_FANOUT_GROUP};
@@ -46,6 +49,7 @@ pub use filter::{clamp_returns, opcode_name, validate_program, Filter, Instructi
 pub use frame::PacketInfo;
 pub use netns::netns_path;
 pub use options::*;
+pub use pcapfile::{FileFormat, FileReader, FileWriter, FILE_SNAPLEN};
 pub use pcap::{compile as compile_filter, libpcap_available, LIBPCAP_ENV, LIBPCAP_NAMES};
 pub use socket::{check_interface_name, KernelStats, PacketSocket};
 pub use sys::{errno_name, page_size};

@@ -8,8 +8,10 @@ mod capture;
 mod error;
 mod filter;
 mod options;
+mod recorder;
 mod sender;
 mod waiter;
 
 pub use capture::NativeCapture;
+pub use recorder::{NativeFileReader, NativeRecorder};
 pub use sender::NativeSender;

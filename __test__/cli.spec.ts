@@ -1,0 +1,199 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import test from 'ava'
+import { open, openTx, type Packet } from '..'
+import { A, B, frame, privileged, seqOf, type Netns } from './helpers/netns'
+
+const CLI = join(__dirname, '..', 'cli.js')
+const dir = mkdtempSync(join(tmpdir(), 'netring-cli-'))
+
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs the built CLI; `onStderr` sees its stderr as it comes (to wait for "listening on"). */
+function cli(args: string[], onStderr?: (text: string, child: ChildProcess) => void): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d))
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d
+      onStderr?.(stderr, child)
+    })
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+/** Starts the CLI, waits until it says it is listening, runs `then`, and returns its run. */
+async function cliWhile(args: string[], then: (child: ChildProcess) => Promise<void>): Promise<Run> {
+  let ready: (child: ChildProcess) => void = () => {}
+  const listening = new Promise<ChildProcess>((resolve) => (ready = resolve))
+  const run = cli(args, (text, child) => {
+    if (text.includes('listening on')) ready(child)
+  })
+  const child = await Promise.race([listening, run])
+  if (!('pid' in child)) return child
+  await then(child)
+  return run
+}
+
+async function sendFrom(ns: Netns, frames: Buffer[]): Promise<void> {
+  const tx = openTx(`int:${B}`, { netns: ns.name })
+  try {
+    await tx.sendBatch(frames)
+  } finally {
+    await tx.close()
+  }
+}
+
+/** `netring stats` output as numbers by label. */
+function summary(stdout: string): Record<string, number> {
+  return Object.fromEntries(
+    stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.split(/\s+/))
+      .map(([label, value]) => [label, Number(value)]),
+  )
+}
+
+for (const command of ['stats', 'capture', 'replay', 'interfaces']) {
+  test(`${command} --help prints its usage and exits 0`, async (t) => {
+    const run = await cli([command, '--help'])
+    t.is(run.code, 0)
+    t.regex(run.stdout, new RegExp(`^usage: netring ${command}`))
+  })
+}
+
+const badArguments: Array<[string, string[], RegExp]> = [
+  ['no command', [], /usage: netring/],
+  ['an unknown command', ['sniff'], /unknown command "sniff"/],
+  ['an unknown option', ['stats', '-x', 'ring:lo'], /Unknown option '-x'[\s\S]*usage: netring stats/],
+  ['a missing uri', ['stats'], /stats takes one <uri>/],
+  ['a bad count', ['stats', 'ring:lo', '-c', 'many'], /--count many must be a positive integer/],
+  ['capture without -w', ['capture', 'ring:lo'], /capture needs -w FILE/],
+  ['replay without a uri', ['replay', 'x.pcap'], /replay takes FILE and <uri>/],
+  ['an unknown scheme', ['stats', 'eth:lo'], /unknown URI scheme "eth:"/],
+  ['a snaplen out of range', ['stats', 'ring:lo', '--snaplen', '300000'], /snaplen 300000/],
+  ['a filter that does not compile', ['stats', 'ring:lo', '-f', 'udp port banana'], /does not compile/],
+  ['a kernel filter that does not compile', ['capture', 'ring:lo', '-w', '/tmp/x.pcap', '-f', 'port 99999999'], /does not compile/],
+  ['capture with two -f', ['capture', 'ring:lo', '-w', '/tmp/x.pcap', '-f', 'udp', '-f', 'tcp'], /capture takes one -f/],
+]
+for (const [name, args, message] of badArguments) {
+  test(`${name}: usage on stderr, exit 2`, async (t) => {
+    const run = await cli(args)
+    t.is(run.code, 2, run.stderr)
+    t.regex(run.stderr, message)
+    t.regex(run.stderr, /usage: netring/)
+  })
+}
+
+test('a missing file: one message naming it, exit 1', async (t) => {
+  const run = await cli(['stats', `pcapfile:${join(dir, 'missing.pcap')}`])
+  t.is(run.code, 1)
+  t.regex(run.stderr, /netring stats: open of ".*missing\.pcap" failed: .*ENOENT/)
+  t.notRegex(run.stderr, /usage:|at /)
+})
+
+test('an unwritable output path: exit 1 before anything is read', async (t) => {
+  const input = join(dir, 'two.pcap')
+  writeFileSync(input, Buffer.from('d4c3b2a1020004000000000000000000ffff000001000000', 'hex'))
+  const run = await cli(['capture', `pcapfile:${input}`, '-w', '/nonexistent-dir/out.pcap'])
+  t.is(run.code, 1)
+  t.regex(run.stderr, /create of "\/nonexistent-dir\/out\.pcap" failed/)
+})
+
+test('interfaces lists lo with index, MTU and state', async (t) => {
+  const run = await cli(['interfaces'])
+  t.is(run.code, 0)
+  t.regex(run.stdout, /^\s*1\s+lo\s+mtu \d+/m)
+})
+
+privileged('stats on a veth pair counts exactly the injected frames and bytes, and each -f its matches', async (t, ns) => {
+  const wanted = Array.from({ length: 200 }, (_, i) => frame(i, 64))
+  // Other frames the filter must keep out: IPv4 ethertype, 100 bytes.
+  const other = Array.from({ length: 50 }, (_, i) => {
+    const f = frame(1000 + i, 100)
+    f.writeUInt16BE(0x0800, 12)
+    f[23] = 17 // IP protocol UDP: the pattern frame() writes there could read as TCP
+    return f
+  })
+  const mixed = wanted.flatMap((f, i) => (i < other.length ? [other[i], f] : [f]))
+  const filters = ['-f', 'ether proto 0x88b5', '-f', 'ip', '-f', 'tcp']
+  const run = await cliWhile(['stats', `ring:${A}`, '--netns', ns.name, '-c', '250', ...filters], () => sendFrom(ns, mixed))
+  t.is(run.code, 0, run.stderr)
+  const s = summary(run.stdout)
+  t.is(s.packets, 250)
+  t.is(s.bytes, 200 * 64 + 50 * 100)
+  t.is(s.dropped, 0)
+  t.true(Number.isFinite(s.cpu))
+  const lines = run.stdout.split('\n').filter((line) => line.startsWith('filter'))
+  t.deepEqual(lines, [
+    `filter    200 packets  ${200 * 64} bytes  ether proto 0x88b5`,
+    `filter    50 packets  ${50 * 100} bytes  ip`,
+    'filter    0 packets  0 bytes  tcp',
+  ])
+})
+
+privileged('stats stops on SIGINT and counts what had arrived, the V3 block in progress too', async (t, ns) => {
+  const frames = Array.from({ length: 300 }, (_, i) => frame(i, 80))
+  const run = await cliWhile(['stats', `ring:${A}`, '--netns', ns.name], async (child) => {
+    await sendFrom(ns, frames)
+    child.kill('SIGINT')
+  })
+  t.is(run.code, 0, run.stderr)
+  t.like(summary(run.stdout), { packets: 300, bytes: 300 * 80, dropped: 0 })
+})
+
+privileged('capture -w writes a file tcpdump reads with the exact count; replay delivers every frame in order', async (t, ns) => {
+  const frames = Array.from({ length: 150 }, (_, i) => frame(i, 60 + (i % 50)))
+  const bytes = frames.reduce((sum, f) => sum + f.length, 0)
+  for (const name of ['cli.pcap', 'cli.pcapng']) {
+    const path = join(dir, name)
+    const run = await cliWhile(['capture', `ring:${A}`, '--netns', ns.name, '-w', path, '-c', '150'], () =>
+      sendFrom(ns, frames),
+    )
+    t.is(run.code, 0, run.stderr)
+    const dump = execFileSync('tcpdump', ['-r', path, '-nn', '-q'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+    t.is(dump.trim().split('\n').length, 150)
+    const stats = await cli(['stats', `pcapfile:${path}`])
+    t.is(stats.code, 0, stats.stderr)
+    t.like(summary(stats.stdout), { packets: 150, bytes, received: 150 })
+  }
+
+  // A filter on a file runs in userspace: frames 0..149 are 60 + i % 50 bytes long.
+  const filtered = join(dir, 'filtered.pcap')
+  const run0 = await cli(['capture', `pcapfile:${join(dir, 'cli.pcap')}`, '-w', filtered, '-f', 'greater 100'])
+  t.is(run0.code, 0, run0.stderr)
+  const wanted = frames.filter((f) => f.length >= 100)
+  const kept = await cli(['stats', `pcapfile:${filtered}`])
+  t.like(summary(kept.stdout), { packets: wanted.length, bytes: wanted.reduce((sum, f) => sum + f.length, 0) })
+
+  // Replay the pcapng from nr1; capture on nr0.
+  const received: Packet[] = []
+  const capture = open(`ring:${A}`, { netns: ns.name })
+  const collecting = (async () => {
+    for await (const p of capture) {
+      received.push(p.copy())
+      if (received.length === 300) break
+    }
+  })()
+  const run = await cli(['replay', join(dir, 'cli.pcapng'), `ring:${B}`, '--netns', ns.name, '--loop', '2', '--pps', '100000'])
+  t.is(run.code, 0, run.stderr)
+  await collecting
+  t.deepEqual(
+    received.map((p) => seqOf(p.data)),
+    [...frames.keys(), ...frames.keys()],
+  )
+  t.deepEqual(
+    received.slice(0, 150).map((p) => p.data),
+    frames,
+  )
+})
