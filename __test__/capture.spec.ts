@@ -7,18 +7,8 @@ import { once } from 'node:events'
 import { join } from 'node:path'
 import test from 'ava'
 
-import { open, openRing, openTx, type Capture, type CaptureOptions, type Packet } from '..'
-import { A, B, frame, privileged, seqOf, type Netns } from './helpers/netns'
-
-/** Sends `frames` from the B end of the pair with one send() each (`int:` output). */
-async function sendFrom(ns: Netns, frames: Buffer[], iface = B): Promise<void> {
-  const tx = openTx(`int:${iface}`, { netns: ns.name })
-  try {
-    await tx.sendBatch(frames)
-  } finally {
-    await tx.close()
-  }
-}
+import { open, openRing, type Capture, type CaptureOptions, type Packet } from '..'
+import { A, B, frame, privileged, sendFrom, seqOf } from './helpers/netns'
 
 /** Collects `count` packets from `capture`, then closes it. */
 async function collect(capture: Capture, count: number): Promise<Packet[]> {

@@ -3,8 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
-import { open, openTx, type Packet } from '..'
-import { A, B, frame, privileged, seqOf, type Netns } from './helpers/netns'
+import { open, type Packet } from '..'
+import { A, B, frame, privileged, sendFrom, seqOf } from './helpers/netns'
 
 const CLI = join(__dirname, '..', 'cli.js')
 const dir = mkdtempSync(join(tmpdir(), 'netring-cli-'))
@@ -38,19 +38,11 @@ async function cliWhile(args: string[], then: (child: ChildProcess) => Promise<v
   const run = cli(args, (text, child) => {
     if (text.includes('listening on')) ready(child)
   })
-  const child = await Promise.race([listening, run])
-  if (!('pid' in child)) return child
-  await then(child)
+  const first = await Promise.race([listening, run])
+  // The run ending first means the CLI exited before it listened: that run is the answer.
+  if (!('pid' in first)) return first as Run
+  await then(first)
   return run
-}
-
-async function sendFrom(ns: Netns, frames: Buffer[]): Promise<void> {
-  const tx = openTx(`int:${B}`, { netns: ns.name })
-  try {
-    await tx.sendBatch(frames)
-  } finally {
-    await tx.close()
-  }
 }
 
 /** `netring stats` output as numbers by label. */

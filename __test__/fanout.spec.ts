@@ -8,9 +8,9 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import test from 'ava'
 
-import { open, openFanout, openRing, openTx, type Capture, type CaptureOptions, type FanoutGroup, type FanoutMode } from '..'
+import { open, openFanout, openRing, type Capture, type CaptureOptions, type FanoutGroup, type FanoutMode } from '..'
 import { flowKey, interleave, ipv4SeqOf, type Flow, type Sent } from './helpers/ipv4'
-import { A, B, privileged, type Netns } from './helpers/netns'
+import { A, B, privileged, sendFrom } from './helpers/netns'
 
 const HANDLER = join(__dirname, 'helpers', 'fanout-handler.mjs')
 
@@ -22,15 +22,6 @@ const FLOWS: Flow[] = Array.from({ length: 24 }, (_, i) => ({
   sport: 1000 + i,
   dport: i % 3 === 2 ? 0 : 5000 + (i % 4),
 }))
-
-async function sendFrom(ns: Netns, sent: Sent[]): Promise<void> {
-  const tx = openTx(`int:${B}`, { netns: ns.name })
-  try {
-    await tx.sendBatch(sent.map((s) => s.frame))
-  } finally {
-    await tx.close()
-  }
-}
 
 /** Reads every member at once until `total` packets arrived in all; then closes them.
  * Returns the sequence numbers each member got. */
@@ -89,7 +80,7 @@ for (const [name, scheme, options] of methods) {
     )
     const sent = interleave(FLOWS, 40, ns.mac(A))
     const received = gather(members, sent.length)
-    await sendFrom(ns, sent)
+    await sendFrom(ns, sent.map((s) => s.frame))
     const got = await received
     exactlyOnce(t, got, sent)
     const used = flowsStayPut(t, got, sent)
@@ -113,7 +104,7 @@ for (const [name, scheme, options] of methods) {
     members.push(open(`${scheme}:${A}`, { ...options, netns: ns.name, fanout: { mode: 'lb', group: 7 } }))
     const sent = interleave(FLOWS.slice(0, 3), 100, ns.mac(A))
     const received = gather(members, sent.length)
-    await sendFrom(ns, sent)
+    await sendFrom(ns, sent.map((s) => s.frame))
     const got = await received
     exactlyOnce(t, got, sent)
     t.deepEqual(
@@ -128,7 +119,7 @@ privileged('a filter applies to each member; what it rejects reaches no member',
   const sent = interleave(FLOWS, 10, ns.mac(A))
   const udp = sent.filter((s) => s.flow.protocol === 'udp')
   const received = gather(members, udp.length)
-  await sendFrom(ns, sent)
+  await sendFrom(ns, sent.map((s) => s.frame))
   const got = await received
   t.deepEqual(
     got.flat().sort((x, y) => x - y),
@@ -170,7 +161,7 @@ privileged('ignoreOutgoing holds for a fanout member (PACKET_FANOUT_FLAG_IGNORE_
   const loud = openRing(B, { netns: ns.name, fanout: { mode: 'hash' } })
   const sent = interleave(FLOWS, 5, ns.mac(A))
   const received = gather([loud], sent.length)
-  await sendFrom(ns, sent)
+  await sendFrom(ns, sent.map((s) => s.frame))
   t.is((await received)[0].length, sent.length)
   t.like(quiet.stats(), { received: 0, dropped: 0 })
   quiet.close()
@@ -221,7 +212,7 @@ for (const [name, mode, options] of helperCases) {
     t.is(group.mode, mode)
     t.is(new Set(group.threadIds).size, 3)
     const sent = interleave(FLOWS, 30, ns.mac(A))
-    await sendFrom(ns, sent)
+    await sendFrom(ns, sent.map((s) => s.frame))
     await delivered(group, sent.length)
     const report = await group.close()
     t.true(group.closed)
@@ -253,7 +244,7 @@ for (const [name, mode, options] of helperCases) {
 privileged('openFanout: a handler that throws ends the group with its error', async (t, ns) => {
   const group = await openFanout(A, { netns: ns.name, workers: 2, handler: HANDLER, fanout: { mode: 'lb', group: 1234 }, data: { throwAt: 3 } })
   t.is(group.group, 1234)
-  await sendFrom(ns, interleave(FLOWS, 1, ns.mac(A)))
+  await sendFrom(ns, interleave(FLOWS, 1, ns.mac(A)).map((s) => s.frame))
   const error = await t.throwsAsync(group.done, { instanceOf: RangeError, message: /worker [01] was told to fail/ })
   t.regex(error!.stack ?? '', /at fanout worker [01]/)
   t.true(group.closed)

@@ -9,9 +9,9 @@ import { once } from 'node:events'
 import { join } from 'node:path'
 import test from 'ava'
 
-import { compileFilter, open, openRing, openTx, type BpfInstruction, type Capture, type CaptureOptions } from '..'
+import { compileFilter, open, openRing, type BpfInstruction, type Capture, type CaptureOptions } from '..'
 import { interleave, ipv4SeqOf, type Flow, type Sent } from './helpers/ipv4'
-import { A, B, frame, privileged, type Netns } from './helpers/netns'
+import { A, B, frame, privileged, sendFrom } from './helpers/netns'
 
 /** `tcpdump -dd 'udp and dst port 5000'` (tcpdump 4.99.3, libpcap 1.10.3; Ethernet). */
 const UDP_DST_5000: BpfInstruction[] = [
@@ -52,16 +52,6 @@ const FLOWS: Flow[] = [
   { protocol: 'udp', src: '198.18.0.4', dst: '198.19.0.1', sport: 5000, dport: 1003 },
   { protocol: 'tcp', src: '198.18.0.5', dst: '198.19.0.3', sport: 5000, dport: 80 },
 ]
-
-/** Sends `frames` from the B end of the pair with one send() each (`int:` output). */
-async function sendFrom(ns: Netns, frames: Buffer[]): Promise<void> {
-  const tx = openTx(`int:${B}`, { netns: ns.name })
-  try {
-    await tx.sendBatch(frames)
-  } finally {
-    await tx.close()
-  }
-}
 
 /** The sequence numbers of the first `count` packets from `capture` (0: none). */
 async function seqs(capture: Capture, count: number, seqOf = ipv4SeqOf): Promise<number[]> {

@@ -15,7 +15,7 @@ const dir = mkdtempSync(join(tmpdir(), 'netring-pcapfile-'))
  * `caplen(i)` bytes kept, stamped 1700000000 + i s and i * 1000 + 7 µs.
  */
 function pcapFixture(count: number, caplen = (i: number) => 60 + i): Buffer {
-  const parts = [Buffer.from('d4c3b2a1020004000000000000000000ffff000001000000', 'hex')]
+  const parts: Buffer[] = [Buffer.from('d4c3b2a1020004000000000000000000ffff000001000000', 'hex')]
   for (let i = 0; i < count; i++) {
     const f = frame(i, 60 + i).subarray(0, caplen(i))
     const h = Buffer.alloc(16)

@@ -7,7 +7,8 @@ import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import test, { type ExecutionContext } from 'ava'
 
-import { makeNetns as makeVethNamespace, removeNetns } from '../../examples/netns'
+import { openTx } from '../..'
+import { B, makeNetns as makeVethNamespace, removeNetns } from '../../examples/netns'
 
 export { A, B } from '../../examples/netns'
 
@@ -81,6 +82,16 @@ export function privileged(title: string, body: (t: ExecutionContext, ns: Netns)
       ns.remove()
     }
   })
+}
+
+/** Sends `frames` from `iface` (the B end by default) with one send() each (`int:` output). */
+export async function sendFrom(ns: Netns, frames: readonly Uint8Array[], iface = B): Promise<void> {
+  const tx = openTx(`int:${iface}`, { netns: ns.name })
+  try {
+    await tx.sendBatch(frames)
+  } finally {
+    await tx.close()
+  }
 }
 
 /**
