@@ -11,7 +11,7 @@
 import { parseArgs } from 'node:util'
 
 import { openRing, openTx } from '..'
-import { makeNetns, type Netns } from './netns'
+import { runInNetns, type Netns } from './netns'
 
 const { values } = parseArgs({
   options: {
@@ -24,10 +24,7 @@ const size = Number(values.size)
 if (!Number.isInteger(seconds) || seconds < 1) throw new RangeError(`--seconds ${values.seconds} must be a whole number ≥ 1`)
 if (!Number.isInteger(size) || size < 60 || size > 1514) throw new RangeError(`--size ${values.size} must be from 60 to 1514`)
 
-let netns: Netns | undefined
-
-async function main(): Promise<void> {
-  netns = makeNetns(`netring-demo-${process.pid}`)
+async function main(netns: Netns): Promise<void> {
   const ns = netns.name
   console.log(`namespace ${ns}: veth nr1 → nr0; sending ${size}-byte frames through the TX ring for ${seconds} s`)
 
@@ -78,13 +75,4 @@ async function main(): Promise<void> {
   console.log(`sent ${sent.toLocaleString()}, captured ${packets.toLocaleString()}, kernel received ${received.toLocaleString()}, dropped ${dropped}`)
 }
 
-process.on('SIGINT', () => {
-  netns?.remove()
-  process.exit(130)
-})
-main()
-  .catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error)
-    process.exitCode = 1
-  })
-  .finally(() => netns?.remove())
+runInNetns(`netring-demo-${process.pid}`, main)

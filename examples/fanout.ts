@@ -15,7 +15,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 
 import { openFanout, openTx, type FanoutMode } from '..'
-import { makeNetns, type Netns } from './netns'
+import { runInNetns, type Netns } from './netns'
 
 const MODES: readonly FanoutMode[] = ['hash', 'lb', 'cpu', 'rollover', 'random', 'queue']
 const { values } = parseArgs({
@@ -34,8 +34,6 @@ if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new RangeEr
 if (!MODES.includes(mode)) throw new TypeError(`--mode ${values.mode} must be one of ${MODES.join(', ')}`)
 if (!Number.isInteger(flows) || flows < 1 || flows > 65535) throw new RangeError(`--flows ${values.flows} must be from 1 to 65535`)
 if (!Number.isInteger(seconds) || seconds < 1) throw new RangeError(`--seconds ${values.seconds} must be a whole number ≥ 1`)
-
-let netns: Netns | undefined
 
 /** A 64-byte Ethernet + IPv4 + UDP frame of flow `i`: 198.18.x.y:(10000 + i) → 198.19.0.1:5000.
  * The UDP checksum is left 0 (none), which IPv4 allows. */
@@ -68,8 +66,7 @@ interface WorkerResult {
   flows: string[]
 }
 
-async function main(): Promise<void> {
-  netns = makeNetns(`netring-fanout-${process.pid}`)
+async function main(netns: Netns): Promise<void> {
   const ns = netns.name
   const mac = Buffer.from((JSON.parse(netns.ip('-j', 'link', 'show', 'nr0'))[0].address as string).split(':').map((h) => parseInt(h, 16)))
 
@@ -120,13 +117,4 @@ async function main(): Promise<void> {
   )
 }
 
-process.on('SIGINT', () => {
-  netns?.remove()
-  process.exit(130)
-})
-main()
-  .catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error)
-    process.exitCode = 1
-  })
-  .finally(() => netns?.remove())
+runInNetns(`netring-fanout-${process.pid}`, main)

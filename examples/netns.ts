@@ -48,3 +48,22 @@ export function makeNetns(name: string): Netns {
   }
   return { name, remove, ip: (...args) => ip('-n', name, ...args) }
 }
+
+/**
+ * Runs `main` with a fresh namespace `name` and removes the namespace afterwards: when
+ * `main` ends, fails (its message printed, exit code 1) or Ctrl-C stops the process.
+ */
+export function runInNetns(name: string, main: (netns: Netns) => Promise<void>): void {
+  let netns: Netns | undefined
+  process.on('SIGINT', () => {
+    netns?.remove()
+    process.exit(130)
+  })
+  Promise.resolve()
+    .then(() => main((netns = makeNetns(name))))
+    .catch((error: unknown) => {
+      console.error(error instanceof Error ? error.message : error)
+      process.exitCode = 1
+    })
+    .finally(() => netns?.remove())
+}
