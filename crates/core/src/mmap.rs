@@ -49,3 +49,11 @@ impl Drop for Mapping {
         let _ = syscall!(munmap(self.ptr.as_ptr().cast(), self.len));
     }
 }
+
+/// Offset of frame `index` in a ring of fixed frames, as the kernel's
+/// `packet_lookup_frame()` finds it: frames never straddle blocks, so each block holds
+/// `block_size / frame_size` of them and the rest of the block is unused.
+pub(crate) fn frame_offset(index: usize, block_size: usize, frame_size: usize) -> usize {
+    let per_block = block_size / frame_size;
+    (index / per_block) * block_size + (index % per_block) * frame_size
+}

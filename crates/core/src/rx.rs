@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use crate::batch::Batch;
 use crate::error::Result;
 use crate::frame::{parse_block_header, parse_v2_frame, BlockPackets, PacketInfo};
-use crate::mmap::Mapping;
+use crate::mmap::{frame_offset, Mapping};
 use crate::socket::PacketSocket;
 use crate::sys::syscall;
 
@@ -99,19 +99,15 @@ pub(crate) struct RingV2 {
     map: Mapping,
     block_size: usize,
     frame_size: usize,
-    frames_per_block: usize,
     frame_count: usize,
     current: usize,
 }
 
 impl RingV2 {
     pub(crate) fn new(map: Mapping, block_size: usize, frame_size: usize, frame_count: usize) -> Self {
-        RingV2 { map, block_size, frame_size, frames_per_block: block_size / frame_size, frame_count, current: 0 }
+        RingV2 { map, block_size, frame_size, frame_count, current: 0 }
     }
 
-    fn frame_offset(&self, index: usize) -> usize {
-        (index / self.frames_per_block) * self.block_size + (index % self.frames_per_block) * self.frame_size
-    }
 
     /// Copies the run of frames the kernel has filled, giving each back as it goes.
     fn read(&mut self, batch: &mut Batch, snaplen: u32) -> (usize, u64) {
@@ -119,7 +115,7 @@ impl RingV2 {
         let mut malformed = 0;
         let limit = self.frame_count.min(MAX_V2_BATCH);
         while count + (malformed as usize) < limit {
-            let offset = self.frame_offset(self.current);
+            let offset = frame_offset(self.current, self.block_size, self.frame_size);
             // SAFETY: frames are 16-byte aligned inside the mapping; tp_status is first.
             let status = unsafe { status_word(&self.map, offset + V2_STATUS) };
             if status.load(Ordering::Acquire) & libc::TP_STATUS_USER == 0 {

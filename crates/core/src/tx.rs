@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::mmap::Mapping;
+use crate::mmap::{frame_offset, Mapping};
 use crate::options::{MAX_RING_BYTES, TPACKET_ALIGNMENT};
 use crate::socket::PacketSocket;
 use crate::sys::{page_size, syscall};
@@ -283,7 +283,6 @@ struct SlotLayout {
     v3: bool,
     block_size: usize,
     frame_size: usize,
-    frames_per_block: usize,
     frame_count: usize,
 }
 
@@ -293,14 +292,13 @@ impl SlotLayout {
             v3: config.version == 3,
             block_size: config.block_size as usize,
             frame_size: config.frame_size as usize,
-            frames_per_block: (config.block_size / config.frame_size) as usize,
             frame_count: config.frame_count as usize,
         }
     }
 
     /// Offset of slot `index` in the mapping: the kernel's `packet_lookup_frame()`.
     fn slot(&self, index: usize) -> usize {
-        (index / self.frames_per_block) * self.block_size + (index % self.frames_per_block) * self.frame_size
+        frame_offset(index, self.block_size, self.frame_size)
     }
 
     fn status(&self) -> usize {
