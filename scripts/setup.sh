@@ -3,6 +3,8 @@
 # system packages (as root, with apt-get), npm packages from the lockfile, the native
 # module (release profile) and the TypeScript. Safe to run again: it skips what is there.
 set -euo pipefail
+# shellcheck source=apt-install.sh
+source "$(dirname "$0")/apt-install.sh"
 cd "$(dirname "$0")/.."
 
 packages=()
@@ -13,14 +15,7 @@ dpkg -s libpcap0.8 >/dev/null 2>&1 || packages+=(libpcap0.8)   # string filters'
 command -v xz >/dev/null || packages+=(xz-utils)   # unpacks the glibc 2.17 toolchain the build links with
 command -v readelf >/dev/null || packages+=(binutils)   # the package test reads the .node's GLIBC_ versions
 command -v tcpdump >/dev/null || packages+=(tcpdump)   # the pcapfile and CLI tests read and write files with tcpdump -r
-if ((${#packages[@]})); then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "netring setup: install ${packages[*]} (needs root: sudo apt-get install ${packages[*]})" >&2
-    exit 1
-  fi
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
-fi
+apt_install "netring setup" "${packages[@]}"
 
 if ! command -v cargo >/dev/null; then
   echo "netring setup: building from source needs Rust (cargo); see https://rustup.rs" >&2
