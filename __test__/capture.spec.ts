@@ -4,6 +4,9 @@
  * closing, kept packets, and an interface that disappears.
  */
 import { once } from 'node:events'
+import { setImmediate } from 'node:timers/promises'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { join } from 'node:path'
 import test from 'ava'
 
@@ -181,6 +184,33 @@ privileged('packets kept after the ring moved on, and after close, still hold th
   const copy = kept[0].copy()
   t.true(copy.data.equals(kept[0].data))
   t.is(copy.timestamp, kept[0].timestamp)
+})
+
+privileged('batch memory is reused only once the garbage collector freed it: kept packets keep their bytes', async (t, ns) => {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  const capture = openRing(A, { version: 2, frameCount: 4, netns: ns.name })
+  const packets = capture[Symbol.asyncIterator]()
+  const kept: Packet[] = []
+  // Each burst is its own batch; between bursts the collector frees the batches nobody
+  // holds, their memory goes back to the pool and takes the next bursts' packets.
+  for (let seq = 0; seq < 800; seq += 4) {
+    await sendFrom(
+      ns,
+      [0, 1, 2, 3].map((k) => frame(seq + k, 200 + k * 300)),
+    )
+    for (let k = 0; k < 4; k++) {
+      const { value } = await packets.next()
+      if ((seq + k) % 30 === 0) kept.push(value as Packet)
+    }
+    if (seq % 40 === 0) {
+      gc()
+      await setImmediate() // finalizers run after the collection
+    }
+  }
+  await packets.return?.()
+  t.is(kept.length, 27)
+  kept.forEach((p) => t.true(p.data.equals(frame(seqOf(p.data), 200 + (seqOf(p.data) % 4) * 300)), `packet ${seqOf(p.data)}`))
 })
 
 privileged('close() during iteration ends the loop cleanly', async (t, ns) => {

@@ -9,7 +9,7 @@ use crate::fanout;
 use crate::filter::{socket_program, Filter, DROP_ALL};
 use crate::mmap::Mapping;
 use crate::options::{Geometry, RxOptions};
-use crate::rx::{Reader, RecvReader, RingV2, RingV3};
+use crate::rx::{Reader, RecvReader, RingV2, RingV3, MAX_RECV_BATCH, MAX_V2_BATCH};
 use crate::socket::{PacketSocket, ETH_P_ALL_BE};
 
 /// Running totals since the capture opened. The kernel resets PACKET_STATISTICS on every
@@ -28,6 +28,20 @@ pub struct Stats {
     pub malformed: u64,
 }
 
+/// The most bytes and packets one read of a ring copies, near enough to allocate for (a
+/// batch that needs more grows): a V3 block holds its packets' data (each fits the slot
+/// it came in, a VLAN tag put back too), in slots of at least 64 bytes; a read of a V2 ring
+/// takes up to MAX_V2_BATCH frames.
+fn batch_capacity(geometry: Geometry) -> (usize, usize) {
+    match geometry {
+        Geometry::V3 { block_size, .. } => (block_size as usize, block_size as usize / 64),
+        Geometry::V2 { frame_size, frame_count, .. } => {
+            let frames = (frame_count as usize).min(MAX_V2_BATCH);
+            (frames * frame_size as usize, frames)
+        }
+    }
+}
+
 /// A packet capture on one interface through a PACKET_MMAP ring or recv().
 #[derive(Debug)]
 pub struct Capture {
@@ -36,6 +50,7 @@ pub struct Capture {
     snaplen: u32,
     v3: bool,
     block_timeout_ms: u32,
+    batch_capacity: (usize, usize),
     totals: Stats,
     fanout_group: Option<u16>,
 }
@@ -106,6 +121,7 @@ impl Capture {
             snaplen: config.snaplen,
             v3,
             block_timeout_ms,
+            batch_capacity: config.geometry.map_or((0, MAX_RECV_BATCH), batch_capacity),
             totals: Stats::default(),
             fanout_group,
         })
@@ -208,5 +224,11 @@ impl Capture {
     /// `tp_retire_blk_tov` of a TPACKET_V3 ring; 0 otherwise.
     pub fn block_timeout_ms(&self) -> u32 {
         self.block_timeout_ms
+    }
+
+    /// The most bytes and packets one [`Capture::read`] can add to a batch; bytes are 0
+    /// when no bound is small enough to allocate up front (recv()).
+    pub fn batch_capacity(&self) -> (usize, usize) {
+        self.batch_capacity
     }
 }

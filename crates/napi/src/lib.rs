@@ -8,6 +8,7 @@ mod capture;
 mod error;
 mod filter;
 mod options;
+mod pool;
 mod recorder;
 mod sender;
 mod waiter;

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use napi::Env;
 use napi_derive::napi;
 use netring_core::{
     compile_filter, Batch, Capture, Error, FileFormat, FileReader, FileWriter, Filter, PacketInfo, Program, MAX_SNAPLEN,
@@ -15,9 +16,12 @@ use crate::capture::NativeBatch;
 use crate::error::{closed, to_napi};
 use crate::filter::filter;
 use crate::options::{integer, method, CaptureOptions};
+use crate::pool::BatchPool;
 
 /// Packets per batch read from a file.
 const FILE_BATCH: usize = 1024;
+/// Spare batches a file reader keeps for reuse.
+const FILE_POOL_SPARES: usize = 16;
 /// How long the recording thread sleeps in poll() before looking at the stop flag, ms.
 const POLL_MS: i32 = 100;
 
@@ -25,6 +29,7 @@ const POLL_MS: i32 = 100;
 #[napi]
 pub struct NativeFileReader {
     reader: Option<FileReader>,
+    pool: BatchPool,
 }
 
 #[napi]
@@ -32,19 +37,16 @@ impl NativeFileReader {
     /// Opens `path` and reads its file header; a missing file or a bad header throws.
     #[napi(constructor)]
     pub fn new(path: String) -> napi::Result<Self> {
-        Ok(NativeFileReader { reader: Some(FileReader::open(&path).map_err(to_napi)?) })
+        let reader = FileReader::open(&path).map_err(to_napi)?;
+        Ok(NativeFileReader { reader: Some(reader), pool: BatchPool::new(FILE_POOL_SPARES, (0, FILE_BATCH)) })
     }
 
     /// Up to 1024 packets, `null` at the end of the file. A damaged record throws (with its
     /// packet number and byte offset) after the packets before it were returned.
     #[napi]
-    pub fn read(&mut self) -> napi::Result<Option<NativeBatch>> {
+    pub fn read<'env>(&mut self, env: &'env Env) -> napi::Result<Option<NativeBatch<'env>>> {
         let reader = self.reader.as_mut().ok_or_else(closed)?;
-        let mut batch = Batch::default();
-        if reader.read(&mut batch, FILE_BATCH, MAX_SNAPLEN).map_err(to_napi)? == 0 {
-            return Ok(None);
-        }
-        Ok(Some(NativeBatch { data: batch.data.into(), meta: batch.meta.into() }))
+        NativeBatch::read(env, &self.pool, |batch| reader.read(batch, FILE_BATCH, MAX_SNAPLEN))
     }
 
     /// Packets read so far.
