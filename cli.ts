@@ -11,9 +11,9 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { open, openTx, record, type RecordProgress } from './index'
 
 const USAGE: Record<string, string> = {
-  stats: 'usage: netring stats <uri> [-c COUNT] [-t SECONDS] [-f FILTER] [--snaplen N] [--netns NAME]',
+  stats: 'usage: netring stats <uri> [-c COUNT] [-t SECONDS] [-f FILTER] [--snaplen N] [RING OPTIONS] [--netns NAME]',
   capture:
-    'usage: netring capture <uri> -w FILE [-c COUNT] [-t SECONDS] [-f FILTER] [--snaplen N] [--format pcap|pcap-ns|pcapng] [--netns NAME]',
+    'usage: netring capture <uri> -w FILE [-c COUNT] [-t SECONDS] [-f FILTER] [--snaplen N] [RING OPTIONS] [--format pcap|pcap-ns|pcapng] [--netns NAME]',
   replay: 'usage: netring replay FILE <uri> [--pps N] [--loop N] [--netns NAME]',
   interfaces: 'usage: netring interfaces',
 }
@@ -32,6 +32,9 @@ a progress line (rate, total, drops) is updated about once a second.
   -f, --filter FILTER   also count what this tcpdump filter matches; repeatable, each
                         with its own count (run in native code on every packet)
       --snaplen N       bytes kept per packet (1 to 262144)
+      --tpacket 2|3     ring version: TPACKET_V3 blocks (default) or V2 frames
+      --blocks N        ring blocks (with V3 1 MiB each, default 32)
+      --frames N        V2 ring frames of 2 KiB (default 4096)
       --netns NAME      open the socket in network namespace NAME (/run/netns/NAME)
   -h, --help            this help`,
   capture: `${USAGE.capture}
@@ -45,6 +48,9 @@ created before the capture starts, so an unwritable path fails at once.
   -t, --time SECONDS    stop after SECONDS
   -f, --filter FILTER   a tcpdump filter (kernel filter)
       --snaplen N       bytes kept per packet (1 to 262144)
+      --tpacket 2|3     ring version: TPACKET_V3 blocks (default) or V2 frames
+      --blocks N        ring blocks (with V3 1 MiB each, default 32)
+      --frames N        V2 ring frames of 2 KiB (default 4096)
       --format FORMAT   pcap, pcap-ns or pcapng
       --netns NAME      open the socket in network namespace NAME
   -h, --help            this help`,
@@ -75,9 +81,17 @@ const common = {
   netns: { type: 'string' },
 } as const
 
+/** The geometry of a `ring:` capture, as openRing's version, blockCount and frameCount. */
+const ring = {
+  tpacket: { type: 'string' },
+  blocks: { type: 'string' },
+  frames: { type: 'string' },
+} as const
+
 const OPTIONS: Record<string, ParseArgsConfig['options']> = {
   stats: {
     ...common,
+    ...ring,
     count: { type: 'string', short: 'c' },
     time: { type: 'string', short: 't' },
     filter: { type: 'string', short: 'f', multiple: true },
@@ -85,6 +99,7 @@ const OPTIONS: Record<string, ParseArgsConfig['options']> = {
   },
   capture: {
     ...common,
+    ...ring,
     write: { type: 'string', short: 'w' },
     count: { type: 'string', short: 'c' },
     time: { type: 'string', short: 't' },
@@ -126,13 +141,17 @@ async function runRecording(uri: string, values: Values, write?: string): Promis
   const count = positiveNumber(values, 'count')
   const seconds = positiveNumber(values, 'time', false)
   const snaplen = positiveNumber(values, 'snaplen')
+  const version = positiveNumber(values, 'tpacket')
+  const blockCount = positiveNumber(values, 'blocks')
+  const frameCount = positiveNumber(values, 'frames')
   const format = values.format as 'pcap' | 'pcap-ns' | 'pcapng' | undefined
   if (format !== undefined && !['pcap', 'pcap-ns', 'pcapng'].includes(format)) {
     throw new UsageError(`--format ${format} must be pcap, pcap-ns or pcapng`)
   }
   const filter = write === undefined ? undefined : onlyFilter(values)
   const netns = values.netns as string | undefined
-  const recorder = record(uri, { count, snaplen, filter, netns, write, format, countFilters })
+  const geometry = { version, blockCount, frameCount }
+  const recorder = record(uri, { count, snaplen, ...geometry, filter, netns, write, format, countFilters })
   // As tcpdump does: tells a script (and the tests) that the capture is open.
   process.stderr.write(`netring: ${uri.startsWith('pcapfile:') ? 'reading from' : 'listening on'} ${uri}\n`)
   const started = performance.now()

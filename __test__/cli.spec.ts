@@ -73,6 +73,10 @@ const badArguments: Array<[string, string[], RegExp]> = [
   ['capture without -w', ['capture', 'ring:lo'], /capture needs -w FILE/],
   ['replay without a uri', ['replay', 'x.pcap'], /replay takes FILE and <uri>/],
   ['an unknown scheme', ['stats', 'eth:lo'], /unknown URI scheme "eth:"/],
+  ['a ring version that does not exist', ['stats', 'ring:lo', '--tpacket', '4'], /version 4 must be 2 \(TPACKET_V2\) or 3/],
+  ['a ring of no blocks', ['capture', 'ring:lo', '-w', '/tmp/x.pcap', '--blocks', '0'], /--blocks 0 must be a positive integer/],
+  ['V2 frames that do not fill the blocks', ['stats', 'ring:lo', '--tpacket', '2', '--blocks', '3', '--frames', '5'], /frameCount 5 must equal blockCount 3/],
+  ['a ring size for int:', ['stats', 'int:lo', '--frames', '64'], /frameCount .*ring: captures/],
   ['a snaplen out of range', ['stats', 'ring:lo', '--snaplen', '300000'], /snaplen 300000/],
   ['a filter that does not compile', ['stats', 'ring:lo', '-f', 'udp port banana'], /does not compile/],
   ['a kernel filter that does not compile', ['capture', 'ring:lo', '-w', '/tmp/x.pcap', '-f', 'port 99999999'], /does not compile/],
@@ -132,6 +136,14 @@ privileged('stats on a veth pair counts exactly the injected frames and bytes, a
     `filter    50 packets  ${50 * 100} bytes  ip`,
     'filter    0 packets  0 bytes  tcp',
   ])
+})
+
+privileged('stats on a TPACKET_V2 ring of 256 frames counts every frame', async (t, ns) => {
+  const frames = Array.from({ length: 200 }, (_, i) => frame(i, 70))
+  const args = ['stats', `ring:${A}`, '--netns', ns.name, '--tpacket', '2', '--frames', '256', '-c', '200']
+  const run = await cliWhile(args, () => sendFrom(ns, frames))
+  t.is(run.code, 0, run.stderr)
+  t.like(summary(run.stdout), { packets: 200, bytes: 200 * 70, dropped: 0 })
 })
 
 privileged('stats stops on SIGINT and counts what had arrived, the V3 block in progress too', async (t, ns) => {
