@@ -1,41 +1,84 @@
 /**
- * One RX reader for study.ts, run inside the benchmark's namespace and pinned to one CPU:
- * counts what arrives on nr0 until SIGTERM, then prints one JSON line with its count, the
- * capture's kernel statistics and its own CPU time.
+ * One RX reader for study.ts and drain.ts, run inside the benchmark's namespace and pinned
+ * to one CPU. It reads nr0 one packet at a time (`for await`: ring-packet, int) or one
+ * batch at a time (ring-batch), and prints one JSON line when it ends.
  *
- *   node --import tsx benchmark/rx-reader.ts int|ring-packet|ring-batch [JSON capture options]
+ *   run    counts until SIGTERM: packets, bytes, the capture's kernel statistics, its own
+ *          CPU time, and the event loop's delay (monitorEventLoopDelay, 1 ms resolution)
+ *          when `eventLoop` is set.
+ *   drain  lets the ring fill until SIGUSR1, then empties it: packets, seconds, CPU time.
+ *
+ *   node --import tsx benchmark/rx-reader.ts int|ring-packet|ring-batch [JSON options] [run|drain]
  */
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
+
 import { open, type CaptureOptions } from '..'
 
-const mode = process.argv[2]
-const options = JSON.parse(process.argv[3] ?? '{}') as CaptureOptions
-if (!['int', 'ring-packet', 'ring-batch'].includes(mode)) {
-  console.error('usage: rx-reader.ts int|ring-packet|ring-batch [JSON capture options]')
+type Options = CaptureOptions & { eventLoop?: boolean }
+const [mode, json = '{}', task = 'run'] = process.argv.slice(2)
+if (!['int', 'ring-packet', 'ring-batch'].includes(mode) || !['run', 'drain'].includes(task)) {
+  console.error('usage: rx-reader.ts int|ring-packet|ring-batch [JSON capture options] [run|drain]')
   process.exit(2)
 }
+const { eventLoop = false, ...options } = JSON.parse(json) as Options
 
 const capture = open(`${mode === 'int' ? 'int' : 'ring'}:nr0`, options)
 let packets = 0
 let bytes = 0
-process.on('SIGTERM', () => capture.close())
-console.error('ready') // the socket is bound: study.ts starts the generator
 
-async function main(): Promise<void> {
-  const cpu0 = process.cpuUsage()
+/** Reads until `packets` reaches `target` (or the capture closes). */
+async function read(target = Infinity): Promise<void> {
   if (mode === 'ring-batch') {
     for await (const batch of capture.batches()) {
       packets += batch.length
       for (const p of batch) bytes += p.length
+      if (packets >= target) break
     }
   } else {
     // One packet at a time, as a user's `for await` loop would (int: too).
     for await (const p of capture) {
       packets++
       bytes += p.length
+      if (packets >= target) break
     }
   }
-  const cpu = process.cpuUsage(cpu0)
-  const stats = capture.stats()
-  console.log(JSON.stringify({ packets, bytes, received: stats.received, dropped: stats.dropped, cpuUs: cpu.user + cpu.system }))
 }
-void main()
+
+function cpuUs(since: NodeJS.CpuUsage): number {
+  const cpu = process.cpuUsage(since)
+  return cpu.user + cpu.system
+}
+
+async function run(): Promise<void> {
+  process.on('SIGTERM', () => capture.close())
+  const delay = eventLoop ? monitorEventLoopDelay({ resolution: 1 }) : undefined
+  delay?.enable()
+  console.error('ready') // the socket is bound: the benchmark starts the generator
+  const cpu0 = process.cpuUsage()
+  await read()
+  const cpu = cpuUs(cpu0)
+  delay?.disable()
+  const { received, dropped } = capture.stats()
+  const ms = (ns: number): number => ns / 1e6
+  const loop = delay && { p50Ms: ms(delay.percentile(50)), p99Ms: ms(delay.percentile(99)), maxMs: ms(delay.max) }
+  console.log(JSON.stringify({ packets, bytes, received, dropped, cpuUs: cpu, eventLoop: loop }))
+}
+
+async function drain(): Promise<void> {
+  const idle = setInterval(() => {}, 60_000) // a signal listener alone keeps no process alive
+  await new Promise((resolve) => {
+    process.once('SIGUSR1', resolve)
+    console.error('ready')
+  })
+  clearInterval(idle)
+  const target = capture.stats().received
+  const cpu0 = process.cpuUsage()
+  const start = performance.now()
+  await read(target)
+  const seconds = (performance.now() - start) / 1000
+  const cpu = cpuUs(cpu0)
+  console.log(JSON.stringify({ packets, bytes, seconds, cpuUs: cpu, dropped: capture.stats().dropped }))
+  capture.close()
+}
+
+void (task === 'drain' ? drain() : run())

@@ -2,23 +2,28 @@
  * The seed's study, re-run (libtrace's PACKET_MMAP note): a generator floods a veth pair
  * at its maximum rate and a reader under test counts on the other end.
  *
- *   Test 1: recv() vs ring across frame sizes 64…1518, readers netring int:, ring: per
- *           packet (`for await`), ring: batches, and tcpdump -w /dev/null (libpcap,
- *           TPACKET_V3) as the C peer.
+ *   Test 1: recv() vs ring across frame sizes 64…1518. Readers: netring int:, ring: per
+ *           packet (`for await`), ring: batches, native counting (`netring stats`),
+ *           tcpdump -w /dev/null (libpcap, TPACKET_V3) as the C peer and node_pcap (npm
+ *           `pcap`, one JS callback per packet) as the Node peer. Generators: trafgen, and
+ *           netring's own TX ring on a subset of the sizes.
  *   Test 2: ring sizes: TPACKET_V2 rings of 2…1024 frames, the V3 default and int:, with
  *           random frame sizes 64–1518.
+ *   drain:  a large ring filled while the reader waits, then emptied: packets per second
+ *           per packet, in batches and natively.
+ *   loop:   event-loop delay (monitorEventLoopDelay) of a reader at full rate.
  *
- * The generator is trafgen (netsniff-ng) on CPU 0 (it pins itself there); the reader runs
- * on CPU 1. Per run: frames sent (nr1 tx_packets, from the kernel), received (the
- * reader's count), kernel drops (the reader's own statistics), vanished (sent − received
- * − dropped), the reader's CPU time and CPU per packet, and all CPUs' busy share over the
- * middle half of the run (like the seed's `sar -u`). Runs are repeated and interleaved;
- * tables give medians, charts medians with min–max bars.
+ * The generator runs on CPU 0 (trafgen pins itself there); the reader on CPU 1. Per run:
+ * frames sent (nr1 tx_packets, from the kernel), received (the reader's count), kernel
+ * drops (the reader's own statistics), vanished (sent − received − dropped), the reader's
+ * CPU time and CPU per packet, and all CPUs' busy share over the middle half of the run
+ * (like the seed's `sar -u`). Runs are repeated and interleaved; tables give medians,
+ * charts medians with min–max bars. Raw runs go to results/study.json and study.csv.
  *
- *   node --import tsx benchmark/study.ts [--quick] [--rounds N] [--seconds S] [--test 1|2]
+ *   node --import tsx benchmark/study.ts [--quick] [--rounds N] [--seconds S] [--test 1,2,drain,loop]
  */
 import { type ChildProcess } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -27,6 +32,7 @@ import { A, B, counter, machine, makeNetns, median, pinnedIn, processCpuUs, slee
 import { writeReport } from './lib/report'
 import { lineChart, type Series } from './lib/svg'
 
+const TESTS = ['1', '2', 'drain', 'loop']
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -35,26 +41,84 @@ const { values } = parseArgs({
     test: { type: 'string' },
   },
 })
-const rounds = Number(values.rounds ?? (values.quick ? 1 : 3))
-const seconds = Number(values.seconds ?? (values.quick ? 2 : 5))
-const tests = values.test === undefined ? [1, 2] : [Number(values.test)]
+const quick = values.quick === true
+const rounds = Number(values.rounds ?? (quick ? 1 : 3))
+const seconds = Number(values.seconds ?? (quick ? 2 : 5))
+const tests = values.test?.split(',') ?? TESTS
+for (const t of tests) if (!TESTS.includes(t)) throw new Error(`--test ${t}: known tests are ${TESTS.join(', ')}`)
 const GENERATOR_CPU = 0 // trafgen pins itself to CPU 0
 const READER_CPU = 1
+const ROOT = join(__dirname, '..')
+const NODE_PCAP = join(__dirname, 'node-pcap', 'reader.js')
+const NATIVE_DRAIN = join(ROOT, 'target', 'release', 'examples', 'drain')
+
+/** What a reader said when it stopped. */
+interface Report {
+  received: number
+  dropped: number
+  cpuUs: number
+  eventLoop?: { p50Ms: number; p99Ms: number; maxMs: number }
+}
 
 interface Reader {
   name: string
   cmd: string[]
+  /** Reads the reader's output; `cpuUs` is its CPU time measured from outside, if any. */
+  parse(out: string, cpuUs: number): Report
 }
 
-const node = (mode: string, options: object = {}): string[] => [
+/** A reader that prints one JSON line (rx-reader.ts, node-pcap/reader.js). */
+const jsonReport = (name: string) => (out: string): Report => {
+  const line = out.split('\n').find((l) => l.startsWith('{'))
+  if (line === undefined) throw new Error(`${name} printed no result: ${out}`)
+  const r = JSON.parse(line) as Report & { packets: number }
+  return { ...r, received: r.packets }
+}
+
+/** rx-reader.ts in `mode` with capture `options`, doing `task` (run or drain). */
+const rxReader = (mode: string, options: object, task = 'run'): string[] => [
   process.execPath,
   '--import',
   'tsx',
   join(__dirname, 'rx-reader.ts'),
   mode,
   JSON.stringify(options),
+  task,
 ]
-const tcpdump: Reader = { name: 'tcpdump', cmd: ['tcpdump', '-i', A, '-w', '/dev/null', '-nn', '-q'] }
+
+const node = (name: string, mode: string, options: object = {}): Reader => ({ name, cmd: rxReader(mode, options), parse: jsonReport(name) })
+
+const field = (out: string, pattern: RegExp): number => Number(pattern.exec(out)?.[1] ?? NaN)
+
+const tcpdump: Reader = {
+  name: 'tcpdump',
+  cmd: ['tcpdump', '-i', A, '-w', '/dev/null', '-nn', '-q'],
+  parse: (out, cpuUs) => ({
+    received: field(out, /(\d+) packets captured/),
+    dropped: field(out, /(\d+) packets dropped by kernel/),
+    cpuUs,
+  }),
+}
+
+const nodePcap: Reader = { name: 'node_pcap', cmd: [process.execPath, NODE_PCAP, A], parse: jsonReport('node_pcap') }
+
+/** `netring stats`: counting on a native thread, as a user would run it. */
+const netringStats: Reader = {
+  name: 'netring stats',
+  cmd: [process.execPath, join(ROOT, 'cli.js'), 'stats', `ring:${A}`],
+  parse: (out) => ({
+    received: field(out, /^packets\s+(\d+)/m),
+    dropped: field(out, /^dropped\s+(\d+)/m),
+    cpuUs: field(out, /^cpu\s+([\d.]+) s/m) * 1e6,
+  }),
+}
+
+/** After the generator stops: long enough for the last, partly filled V3 block to be
+ * handed over (tcpdump's libpcap retires blocks after its 1 s packet buffer timeout). */
+const DRAIN_MS = 1200
+
+const PEER = 'tcpdump'
+const NODE_PEER = 'node_pcap'
 
 interface Run {
   sent: number
@@ -63,19 +127,30 @@ interface Run {
   vanished: number
   cpuPerPacketNs: number
   systemCpu: number
+  eventLoop?: Report['eventLoop']
 }
 
 /** Ethernet's frame check sequence: the seed's sizes (64…1518) count it, the frames a
  * socket sends and captures do not (a "1518-byte" frame is 1514 bytes here). */
 const FCS = 4
 
-/** A trafgen config: frames of `sizes` (one template each; with several, sent at random). */
-function trafgenConfig(name: string, sizes: number[]): string {
+interface Generator {
+  name: string
+  cmd: string[]
+}
+
+/** trafgen with frames of `sizes` (one template each; with several, sent at random). */
+function trafgen(name: string, sizes: number[], extra: string[] = []): Generator {
   const file = join(tmpdir(), `netring-study-${process.pid}-${name}.cfg`)
   const frame = (size: number): string =>
     `{ 0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02, 0x88, 0xb5, fill(0x00, ${size - FCS - 14}) }`
   writeFileSync(file, sizes.map(frame).join('\n') + '\n')
-  return file
+  return { name: 'trafgen', cmd: ['trafgen', '--dev', B, '--conf', file, '--cpus', '1', ...(sizes.length > 1 ? ['--rand'] : []), ...extra] }
+}
+
+/** netring's TX ring from JavaScript, batches of 256 frames of `size`. */
+function netringTx(size: number): Generator {
+  return { name: 'netring TX ring', cmd: [process.execPath, '--import', 'tsx', join(__dirname, 'tx-sender.ts'), 'ring-batch', String(size - FCS)] }
 }
 
 /** Collects what a child prints, to parse after it exits. */
@@ -95,45 +170,34 @@ async function readerReady(child: ChildProcess, text: () => string, name: string
   throw new Error(`${name} did not start within 10 s: ${text()}`)
 }
 
-async function run(ns: string, reader: Reader, config: string, random: boolean): Promise<Run> {
+/** One reader against one generator at full rate for `seconds`. */
+async function run(ns: string, reader: Reader, generator: Generator): Promise<Run> {
   const child = pinnedIn(ns, READER_CPU, reader.cmd, 'pipe')
   const text = output(child)
   try {
     await readerReady(child, text, reader.name)
     const sentBefore = counter(ns, B, 'tx_packets')
-    const generator = pinnedIn(ns, GENERATOR_CPU, ['trafgen', '--dev', B, '--conf', config, '--cpus', '1', ...(random ? ['--rand'] : [])])
+    const gen = pinnedIn(ns, GENERATOR_CPU, generator.cmd)
     await sleep((seconds * 1000) / 4)
     const cpu0 = systemCpuTimes()
     await sleep((seconds * 1000) / 2)
     const cpu1 = systemCpuTimes()
     await sleep((seconds * 1000) / 4)
-    await stop(generator)
+    await stop(gen)
     const sent = counter(ns, B, 'tx_packets') - sentBefore
-    await sleep(300) // let the reader drain its ring
-    const cpuUs = reader.name === 'tcpdump' ? processCpuUs(child.pid!) : 0
+    await sleep(DRAIN_MS)
+    const outsideCpuUs = processCpuUs(child.pid!)
     await stop(child)
-    const out = text()
-    let received: number
-    let dropped: number
-    let readerCpuUs = cpuUs
-    if (reader.name === 'tcpdump') {
-      received = Number(/(\d+) packets captured/.exec(out)?.[1] ?? NaN)
-      dropped = Number(/(\d+) packets dropped by kernel/.exec(out)?.[1] ?? NaN)
-    } else {
-      const line = out.split('\n').find((l) => l.startsWith('{'))
-      if (line === undefined) throw new Error(`${reader.name} printed no result: ${out}`)
-      const r = JSON.parse(line) as { packets: number; dropped: number; cpuUs: number }
-      received = r.packets
-      dropped = r.dropped
-      readerCpuUs = r.cpuUs
-    }
+    const r = reader.parse(text(), outsideCpuUs)
+    if (!Number.isFinite(r.received + r.dropped + r.cpuUs)) throw new Error(`${reader.name}: unreadable result: ${text()}`)
     return {
       sent,
-      received,
-      dropped,
-      vanished: sent - received - dropped,
-      cpuPerPacketNs: (readerCpuUs * 1000) / Math.max(1, received),
+      received: r.received,
+      dropped: r.dropped,
+      vanished: sent - r.received - r.dropped,
+      cpuPerPacketNs: (r.cpuUs * 1000) / Math.max(1, r.received),
       systemCpu: (cpu1.busy - cpu0.busy) / (cpu1.total - cpu0.total),
+      eventLoop: r.eventLoop,
     }
   } finally {
     await stop(child)
@@ -141,6 +205,7 @@ async function run(ns: string, reader: Reader, config: string, random: boolean):
 }
 
 interface Row {
+  generator: string
   x: number | string
   reader: string
   runs: Run[]
@@ -148,19 +213,36 @@ interface Row {
 
 const pct = (part: number, whole: number): number => (whole > 0 ? (100 * part) / whole : 0)
 const lossPct = (r: Run): number => pct(r.dropped + Math.max(0, r.vanished), r.sent)
+const fmt = (n: number): string => Math.round(n).toLocaleString('en')
+const m = (row: Row, f: (r: Run) => number): number => median(row.runs.map(f))
 
-function summary(rows: Row[], xName: string): string {
+/** CPU per packet of `row` over that of `peer` in the same test, generator and x. */
+function ratio(rows: Row[], row: Row, peer: string): string {
+  const p = rows.find((r) => r.generator === row.generator && r.x === row.x && r.reader === peer)
+  return p === undefined ? '' : (m(row, (r) => r.cpuPerPacketNs) / m(p, (r) => r.cpuPerPacketNs)).toFixed(2)
+}
+
+function summary(rows: Row[], xName: string, peers: boolean): string {
   const lines = [
-    `| ${xName} | reader | sent/s | received | kernel drops | vanished | loss | CPU/packet | system CPU | CPU × tcpdump |`,
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| ${xName} | reader | sent/s | received | kernel drops | vanished | loss | CPU/packet (min–max) | system CPU |${peers ? ' × tcpdump | × node_pcap |' : ''}`,
+    `| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${peers ? ' ---: | ---: |' : ''}`,
   ]
   for (const row of rows) {
-    const m = (f: (r: Run) => number): number => median(row.runs.map(f))
-    const peer = rows.find((r) => r.x === row.x && r.reader === 'tcpdump')
-    const ratio = peer === undefined ? '' : (m((r) => r.cpuPerPacketNs) / median(peer.runs.map((r) => r.cpuPerPacketNs))).toFixed(2)
-    lines.push(
-      `| ${row.x} | ${row.reader} | ${Math.round(m((r) => r.sent) / seconds).toLocaleString('en')} | ${Math.round(m((r) => r.received)).toLocaleString('en')} | ${Math.round(m((r) => r.dropped)).toLocaleString('en')} | ${Math.round(m((r) => r.vanished)).toLocaleString('en')} | ${m(lossPct).toFixed(2)} % | ${m((r) => r.cpuPerPacketNs).toFixed(0)} ns | ${(100 * m((r) => r.systemCpu)).toFixed(0)} % | ${ratio} |`,
-    )
+    const cpu = row.runs.map((r) => r.cpuPerPacketNs)
+    const spread = `${fmt(m(row, (r) => r.cpuPerPacketNs))} ns (${fmt(Math.min(...cpu))}–${fmt(Math.max(...cpu))})`
+    const cells = [
+      row.x,
+      row.reader,
+      fmt(m(row, (r) => r.sent) / seconds),
+      fmt(m(row, (r) => r.received)),
+      fmt(m(row, (r) => r.dropped)),
+      fmt(m(row, (r) => r.vanished)),
+      `${m(row, lossPct).toFixed(2)} %`,
+      spread,
+      `${(100 * m(row, (r) => r.systemCpu)).toFixed(0)} %`,
+      ...(peers ? [ratio(rows, row, PEER), ratio(rows, row, NODE_PEER)] : []),
+    ]
+    lines.push(`| ${cells.join(' | ')} |`)
   }
   return lines.join('\n')
 }
@@ -178,80 +260,226 @@ function series(rows: Row[], f: (r: Run) => number, xs: Array<number | string>):
   }))
 }
 
+/** Runs every (x, reader) pair `rounds` times, interleaved. */
+async function matrix(ns: string, test: string, cases: Array<{ x: number | string; reader: Reader; generator: Generator }>): Promise<Row[]> {
+  const rows: Row[] = cases.map((c) => ({ generator: c.generator.name, x: c.x, reader: c.reader.name, runs: [] }))
+  for (let round = 1; round <= rounds; round++) {
+    for (const [i, c] of cases.entries()) {
+      const r = await run(ns, c.reader, c.generator)
+      rows[i].runs.push(r)
+      const loop = r.eventLoop === undefined ? '' : `  event loop p99 ${r.eventLoop.p99Ms.toFixed(1)} ms`
+      console.log(
+        `${test} round ${round}/${rounds} ${c.generator.name.padEnd(15)} ${String(c.x).padStart(10)}  ${c.reader.name.padEnd(24)} sent ${r.sent} received ${r.received} dropped ${r.dropped} vanished ${r.vanished}  ${r.cpuPerPacketNs.toFixed(0)} ns/packet${loop}`,
+      )
+    }
+  }
+  return rows
+}
+
+const SIZES = quick ? [64, 1518] : [64, 128, 256, 512, 1024, 1280, 1518]
+
+function test1Readers(): Reader[] {
+  if (!existsSync(NODE_PCAP) || !existsSync(join(__dirname, 'node-pcap', 'node_modules', 'pcap'))) {
+    throw new Error('node_pcap is not installed: run bash benchmark/setup.sh')
+  }
+  return [
+    node('netring int:', 'int', { bufferSize: 4 << 20 }),
+    node('netring ring: for await', 'ring-packet'),
+    node('netring ring: batches', 'ring-batch'),
+    netringStats,
+    tcpdump,
+    nodePcap,
+  ]
+}
+
+async function test1(ns: string, results: string, sections: string[], raw: Record<string, Row[]>): Promise<void> {
+  const readers = test1Readers()
+  const byTrafgen = await matrix(
+    ns,
+    'test 1',
+    SIZES.flatMap((x) => readers.map((reader) => ({ x, reader, generator: trafgen(String(x), [x]) }))),
+  )
+  const txSizes = quick ? [64] : [64, 512, 1518]
+  const byNetring = await matrix(
+    ns,
+    'test 1b',
+    txSizes.flatMap((x) => readers.map((reader) => ({ x, reader, generator: netringTx(x) }))),
+  )
+  raw.test1 = byTrafgen
+  raw.test1b = byNetring
+  writeFileSync(join(results, 'study-test1-cpu.svg'), lineChart({ title: 'Test 1: reader CPU per packet vs frame size (trafgen)', xLabel: 'frame size (bytes)', yLabel: 'ns of reader CPU per packet', series: series(byTrafgen, (r) => r.cpuPerPacketNs, SIZES) }))
+  writeFileSync(join(results, 'study-test1-loss.svg'), lineChart({ title: 'Test 1: loss vs frame size (trafgen)', xLabel: 'frame size (bytes)', yLabel: 'loss (dropped + vanished) %', series: series(byTrafgen, lossPct, SIZES) }))
+  sections.push(
+    '### Test 1: recv() vs ring across frame sizes (generator: trafgen)',
+    '',
+    summary(byTrafgen, 'frame', true),
+    '',
+    '![CPU per packet](results/study-test1-cpu.svg)',
+    '![Loss](results/study-test1-loss.svg)',
+    '',
+    "### Test 1b: the same readers, netring's TX ring as the generator",
+    '',
+    summary(byNetring, 'frame', true),
+    '',
+  )
+}
+
+async function test2(ns: string, results: string, sections: string[], raw: Record<string, Row[]>): Promise<void> {
+  const rings = quick ? [8, 256] : [2, 4, 8, 16, 32, 64, 128, 256, 1024]
+  const configs: Array<[string, Reader]> = [
+    ...rings.map((n): [string, Reader] => [String(n), node(`V2 ${n} frames`, 'ring-batch', { version: 2, frameCount: n })]),
+    ['V3 default', node('V3 default', 'ring-batch')],
+    ['int', node('int:', 'int')],
+  ]
+  const sizes = Array.from({ length: 32 }, () => 64 + Math.floor(Math.random() * (1518 - 64 + 1)))
+  const generator = trafgen('random', sizes)
+  const rows = await matrix(ns, 'test 2', configs.map(([x, reader]) => ({ x, reader, generator })))
+  raw.test2 = rows
+  const xs = configs.map(([x]) => x)
+  const loss: Series = {
+    name: 'loss %',
+    points: rows.map((row, i) => {
+      const v = row.runs.map(lossPct)
+      return { x: i, median: median(v), min: Math.min(...v), max: Math.max(...v) }
+    }),
+  }
+  writeFileSync(join(results, 'study-test2-loss.svg'), lineChart({ title: `Test 2: loss vs ring size (random frames 64–1518; x: ${xs.join(', ')})`, xLabel: 'ring (V2 frames, then V3 default, int:)', yLabel: 'loss %', series: [loss], categorical: true }))
+  sections.push(
+    '### Test 2: ring sizes (random frame sizes 64–1518, batches)',
+    '',
+    summary(rows, 'ring', false),
+    '',
+    '![Loss vs ring size](results/study-test2-loss.svg)',
+    '',
+  )
+}
+
+async function eventLoop(ns: string, sections: string[], raw: Record<string, Row[]>): Promise<void> {
+  const sizes = quick ? [64] : [64, 1518]
+  const readers = [
+    node('netring ring: for await', 'ring-packet', { eventLoop: true }),
+    node('netring ring: batches', 'ring-batch', { eventLoop: true }),
+    node('netring int:', 'int', { bufferSize: 4 << 20, eventLoop: true }),
+  ]
+  const rows = await matrix(ns, 'loop', sizes.flatMap((x) => readers.map((reader) => ({ x, reader, generator: trafgen(String(x), [x]) }))))
+  raw.eventLoop = rows
+  const ms = (row: Row, k: 'p50Ms' | 'p99Ms' | 'maxMs'): string => m(row, (r) => r.eventLoop?.[k] ?? NaN).toFixed(1)
+  sections.push(
+    '### Event loop: delay while capturing at full rate',
+    '',
+    "perf_hooks `monitorEventLoopDelay` (1 ms resolution) in the reader's process over the whole run; medians over rounds.",
+    '',
+    '| frame | reader | received | loss | delay p50 | p99 | max |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map((row) => `| ${row.x} | ${row.reader} | ${fmt(m(row, (r) => r.received))} | ${m(row, lossPct).toFixed(2)} % | ${ms(row, 'p50Ms')} ms | ${ms(row, 'p99Ms')} ms | ${ms(row, 'maxMs')} ms |`),
+    '',
+  )
+}
+
+interface Drain {
+  packets: number
+  sent: number
+  seconds: number
+  cpuUs: number
+}
+
+/** Ring blocks (1 MiB each) of the drain test's V3 ring: 256 MiB. */
+const DRAIN_BLOCKS = 256
+/** Long enough that blocks are handed over full, not half-filled by the timeout. */
+const DRAIN_BLOCK_TIMEOUT_MS = 100
+/** Bytes a packet of `size` (with FCS) takes in a V3 block: header, padding, data, aligned to 16. */
+const slot = (size: number): number => Math.ceil((82 + size - FCS) / 16) * 16
+
+/** Fills the reader's ring with `count` frames while it waits, then times it emptying it. */
+async function drainOnce(ns: string, cmd: string[], size: number, count: number): Promise<Drain> {
+  const child = pinnedIn(ns, READER_CPU, cmd, 'pipe')
+  const text = output(child)
+  try {
+    await readerReady(child, text, cmd.join(' '))
+    const sentBefore = counter(ns, B, 'tx_packets')
+    const gen = pinnedIn(ns, GENERATOR_CPU, trafgen(`drain-${size}`, [size], ['--num', String(count)]).cmd)
+    await new Promise((resolve) => gen.once('exit', resolve))
+    const sent = counter(ns, B, 'tx_packets') - sentBefore
+    await sleep(3 * DRAIN_BLOCK_TIMEOUT_MS) // the last block is handed over after the timeout
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    process.kill(child.pid!, 'SIGUSR1')
+    await exited
+    const line = text().split('\n').find((l) => l.startsWith('{'))
+    if (line === undefined) throw new Error(`drain reader printed no result: ${text()}`)
+    const r = JSON.parse(line) as Omit<Drain, 'sent'>
+    return { ...r, sent }
+  } finally {
+    await stop(child)
+  }
+}
+
+async function drain(ns: string, sections: string[], rawDrain: Record<string, unknown>): Promise<void> {
+  const sizes = quick ? [64] : [64, 512, 1518]
+  const ring = { blockCount: DRAIN_BLOCKS, blockTimeout: DRAIN_BLOCK_TIMEOUT_MS }
+  const readers: Array<[string, string[]]> = [
+    ['netring ring: for await', rxReader('ring-packet', ring, 'drain')],
+    ['netring ring: batches', rxReader('ring-batch', ring, 'drain')],
+    ['native (Rust, netring-core)', [NATIVE_DRAIN, A, String(DRAIN_BLOCKS), String(DRAIN_BLOCK_TIMEOUT_MS)]],
+  ]
+  if (!existsSync(NATIVE_DRAIN)) throw new Error(`${NATIVE_DRAIN} is missing: run bash benchmark/setup.sh`)
+  const runs = new Map<string, Drain[]>()
+  for (let round = 1; round <= rounds; round++) {
+    for (const size of sizes) {
+      // 85 % of the ring, so the kernel drops none.
+      const count = Math.floor(0.85 * DRAIN_BLOCKS * Math.floor(((1 << 20) - 48) / slot(size)))
+      for (const [name, cmd] of readers) {
+        const r = await drainOnce(ns, cmd, size, count)
+        const key = `${size}|${name}`
+        runs.set(key, [...(runs.get(key) ?? []), r])
+        console.log(`drain round ${round}/${rounds} ${String(size).padStart(4)} B  ${name.padEnd(28)} sent ${r.sent} drained ${r.packets} in ${r.seconds.toFixed(3)} s: ${(r.packets / r.seconds / 1e6).toFixed(2)} Mpps`)
+      }
+    }
+  }
+  rawDrain.drain = Object.fromEntries(runs)
+  const lines = [
+    '### Drain rate: emptying a full ring',
+    '',
+    `A V3 ring of ${DRAIN_BLOCKS} × 1 MiB blocks (block timeout ${DRAIN_BLOCK_TIMEOUT_MS} ms) is filled to 85 % by trafgen while the reader waits; then the reader empties it. Rate = packets / wall time from the start signal to the last packet; medians (min–max) over rounds.`,
+    '',
+    '| frame | reader | packets (of sent) | packets/s | CPU/packet |',
+    '| --- | --- | ---: | ---: | ---: |',
+  ]
+  for (const size of sizes) {
+    for (const [name] of readers) {
+      const rs = runs.get(`${size}|${name}`)!
+      const rates = rs.map((r) => r.packets / r.seconds)
+      lines.push(
+        `| ${size} | ${name} | ${fmt(median(rs.map((r) => r.packets)))} (${fmt(median(rs.map((r) => r.sent)))}) | ${(median(rates) / 1e6).toFixed(2)} M (${(Math.min(...rates) / 1e6).toFixed(2)}–${(Math.max(...rates) / 1e6).toFixed(2)}) | ${median(rs.map((r) => (r.cpuUs * 1000) / r.packets)).toFixed(0)} ns |`,
+      )
+    }
+  }
+  sections.push(...lines, '')
+}
+
+function csv(raw: Record<string, Row[]>): string {
+  const head = 'test,generator,x,reader,round,sent,received,dropped,vanished,cpu_per_packet_ns,system_cpu,loop_p50_ms,loop_p99_ms'
+  const lines = Object.entries(raw).flatMap(([test, rows]) =>
+    rows.flatMap((row) =>
+      row.runs.map((r, i) =>
+        [test, row.generator, row.x, row.reader, i + 1, r.sent, r.received, r.dropped, r.vanished, r.cpuPerPacketNs.toFixed(1), r.systemCpu.toFixed(4), r.eventLoop?.p50Ms ?? '', r.eventLoop?.p99Ms ?? ''].join(','),
+      ),
+    ),
+  )
+  return [head, ...lines].join('\n') + '\n'
+}
+
 async function main(): Promise<void> {
   const results = join(__dirname, 'results')
   mkdirSync(results, { recursive: true })
   const ns = makeNetns(`netring-study-${process.pid}`)
   const sections: string[] = []
   const raw: Record<string, Row[]> = {}
+  const rawDrain: Record<string, unknown> = {}
   try {
-    if (tests.includes(1)) {
-      const sizes = values.quick ? [64, 1518] : [64, 128, 256, 512, 1024, 1280, 1518]
-      const readers: Reader[] = [
-        { name: 'netring int:', cmd: node('int', { bufferSize: 4 << 20 }) },
-        { name: 'netring ring: for await', cmd: node('ring-packet') },
-        { name: 'netring ring: batches', cmd: node('ring-batch') },
-        tcpdump,
-      ]
-      const rows: Row[] = sizes.flatMap((x) => readers.map((r) => ({ x, reader: r.name, runs: [] as Run[] })))
-      const configs = new Map(sizes.map((s) => [s, trafgenConfig(String(s), [s])]))
-      for (let round = 1; round <= rounds; round++) {
-        for (const size of sizes) {
-          for (const reader of readers) {
-            const r = await run(ns.name, reader, configs.get(size)!, false)
-            rows.find((row) => row.x === size && row.reader === reader.name)!.runs.push(r)
-            console.log(`test 1 round ${round}/${rounds} ${String(size).padStart(4)} B  ${reader.name.padEnd(24)} sent ${r.sent} received ${r.received} dropped ${r.dropped} vanished ${r.vanished}  ${r.cpuPerPacketNs.toFixed(0)} ns/packet`)
-          }
-        }
-      }
-      raw.test1 = rows
-      writeFileSync(join(results, 'study-test1-cpu.svg'), lineChart({ title: 'Test 1: reader CPU per packet vs frame size', xLabel: 'frame size (bytes)', yLabel: 'ns of reader CPU per packet', series: series(rows, (r) => r.cpuPerPacketNs, sizes) }))
-      writeFileSync(join(results, 'study-test1-loss.svg'), lineChart({ title: 'Test 1: loss vs frame size', xLabel: 'frame size (bytes)', yLabel: 'loss (dropped + vanished) %', series: series(rows, lossPct, sizes) }))
-      sections.push(
-        '### Test 1: recv() vs ring across frame sizes',
-        '',
-        summary(rows, 'frame'),
-        '',
-        '![CPU per packet](results/study-test1-cpu.svg)',
-        '![Loss](results/study-test1-loss.svg)',
-        '',
-      )
-    }
-    if (tests.includes(2)) {
-      const configs: Array<[string, Reader]> = [
-        ...[2, 4, 8, 16, 32, 64, 128, 256, 1024].map((n): [string, Reader] => [String(n), { name: `V2 ${n} frames`, cmd: node('ring-batch', { version: 2, frameCount: n }) }]),
-        ['V3 default', { name: 'V3 default', cmd: node('ring-batch') }],
-        ['int', { name: 'int:', cmd: node('int') }],
-      ]
-      const sizes = Array.from({ length: 32 }, () => 64 + Math.floor(Math.random() * (1518 - 64 + 1)))
-      const config = trafgenConfig('random', sizes)
-      const rows: Row[] = configs.map(([x, r]) => ({ x, reader: r.name, runs: [] as Run[] }))
-      for (let round = 1; round <= rounds; round++) {
-        for (const [x, reader] of configs) {
-          const r = await run(ns.name, reader, config, true)
-          rows.find((row) => row.x === x)!.runs.push(r)
-          console.log(`test 2 round ${round}/${rounds} ${reader.name.padEnd(16)} sent ${r.sent} received ${r.received} dropped ${r.dropped} vanished ${r.vanished}`)
-        }
-      }
-      raw.test2 = rows
-      const xs = configs.map(([x]) => x)
-      const loss: Series = {
-        name: 'loss %',
-        points: rows.map((row, i) => {
-          const v = row.runs.map(lossPct)
-          return { x: i, median: median(v), min: Math.min(...v), max: Math.max(...v) }
-        }),
-      }
-      writeFileSync(join(results, 'study-test2-loss.svg'), lineChart({ title: `Test 2: loss vs ring size (random frames 64–1518; x: ${xs.join(', ')})`, xLabel: 'ring (V2 frames, then V3 default, int:)', yLabel: 'loss %', series: [loss], categorical: true }))
-      sections.push(
-        '### Test 2: ring sizes (random frame sizes 64–1518, batches)',
-        '',
-        summary(rows, 'ring').replace(/ \| CPU × tcpdump \|$/m, ' | |'),
-        '',
-        '![Loss vs ring size](results/study-test2-loss.svg)',
-        '',
-      )
-    }
+    if (tests.includes('1')) await test1(ns.name, results, sections, raw)
+    if (tests.includes('2')) await test2(ns.name, results, sections, raw)
+    if (tests.includes('drain')) await drain(ns.name, sections, rawDrain)
+    if (tests.includes('loop')) await eventLoop(ns.name, sections, raw)
   } finally {
     ns.remove()
   }
@@ -259,14 +487,15 @@ async function main(): Promise<void> {
   const md = [
     '## The study: recv() vs ring, frame sizes, ring sizes',
     '',
-    `Generator: trafgen at its maximum rate on CPU ${GENERATOR_CPU}; reader on CPU ${READER_CPU}; ${rounds} round(s) of ${seconds} s, interleaved; medians. Frame sizes count the 4-byte FCS, as the seed's did (a 64-byte frame is 60 bytes captured). Loss = kernel drops + vanished (sent − received − dropped), as a share of sent. CPU/packet = the reader's own user + system time per packet received. System CPU = all CPUs' busy share over the middle half of the run.`,
+    `Generator at its maximum rate on CPU ${GENERATOR_CPU}; reader on CPU ${READER_CPU}; ${rounds} round(s) of ${seconds} s, interleaved; medians. Frame sizes count the 4-byte FCS, as the seed's did (a 64-byte frame is 60 bytes captured). Loss = kernel drops + vanished (sent − received − dropped), as a share of sent. CPU/packet = the reader's own user + system time per packet received (tcpdump's read from /proc; \`netring stats\` counts from its start, so its process start-up is not in it). System CPU = all CPUs' busy share over the middle half of the run. × tcpdump / × node_pcap: CPU per packet over the peer's, same generator and size, same go.`,
     '',
     ...sections,
     `Machine: ${Object.entries(info).map(([k, v]) => `${k} ${v}`).join('; ')}.`,
     '',
   ].join('\n')
   console.log(`\n${md}`)
-  writeFileSync(join(results, 'study.json'), JSON.stringify({ machine: info, rounds, seconds, ...raw }, null, 2) + '\n')
+  writeFileSync(join(results, 'study.json'), JSON.stringify({ machine: info, rounds, seconds, ...raw, ...rawDrain }, null, 2) + '\n')
+  writeFileSync(join(results, 'study.csv'), csv(raw))
   writeFileSync(join(results, 'study.md'), md)
   writeReport(__dirname)
 }

@@ -1,19 +1,20 @@
 /**
- * One TX contender, run by tx.ts inside the benchmark's namespace and pinned to one CPU:
- * sends 64-byte frames on nr1 as fast as it can until SIGTERM.
+ * One TX contender, run by tx.ts inside the benchmark's namespace and pinned to one CPU
+ * (and study.ts's second generator): sends frames of SIZE bytes (default 64, without the
+ * FCS) on nr1 as fast as it can until SIGTERM.
  *
- *   node --import tsx benchmark/tx-sender.ts ring-batch|ring-send|int-batch|int-send
+ *   node --import tsx benchmark/tx-sender.ts ring-batch|ring-send|int-batch|int-send [SIZE]
  */
 import { openTx } from '..'
 
-const mode = process.argv[2]
+const [mode, size = '64'] = process.argv.slice(2)
 const [scheme, style] = mode?.split('-') ?? []
-if (!['ring', 'int'].includes(scheme) || !['batch', 'send'].includes(style)) {
-  console.error('usage: tx-sender.ts ring-batch|ring-send|int-batch|int-send')
+if (!['ring', 'int'].includes(scheme) || !['batch', 'send'].includes(style) || !(Number(size) >= 14)) {
+  console.error('usage: tx-sender.ts ring-batch|ring-send|int-batch|int-send [SIZE]')
   process.exit(2)
 }
 
-const frame = Buffer.alloc(64)
+const frame = Buffer.alloc(Number(size))
 Buffer.from('02000000000102000000000288b5', 'hex').copy(frame) // dst, src, ethertype 0x88b5
 const batch = Array.from({ length: 256 }, () => frame)
 // Like trafgen's default: frames go straight to the driver (PACKET_QDISC_BYPASS).
