@@ -184,8 +184,27 @@ export class Batch implements Iterable<Packet> {
     return i >= 0 && i < this.length ? new Packet(this.#buffer, this.#meta, i * RECORD) : undefined
   }
 
-  *[Symbol.iterator](): Iterator<Packet> {
-    for (let at = 0; at < this.#meta.length; at += RECORD) yield new Packet(this.#buffer, this.#meta, at)
+  [Symbol.iterator](): Iterator<Packet> {
+    return new BatchIterator(this.#buffer, this.#meta)
+  }
+}
+
+/** A batch's packets in order. A generator would cost about 15 ns more per packet. */
+class BatchIterator implements Iterator<Packet> {
+  readonly #buffer: Buffer
+  readonly #meta: Uint32Array
+  #at = 0
+
+  constructor(buffer: Buffer, meta: Uint32Array) {
+    this.#buffer = buffer
+    this.#meta = meta
+  }
+
+  next(): IteratorResult<Packet> {
+    const at = this.#at
+    if (at >= this.#meta.length) return { done: true, value: undefined }
+    this.#at = at + RECORD
+    return { done: false, value: new Packet(this.#buffer, this.#meta, at) }
   }
 }
 
@@ -460,7 +479,15 @@ export class Capture implements AsyncIterable<Packet> {
         if (this.#error !== undefined) throw this.#error
         return undefined
       }
-      const native = call(() => this.#native.read())
+      let native: NativeBatch | null
+      try {
+        native = this.#native.read()
+      } catch (error) {
+        // int: reports the interface's removal from recv(), after the packets before it.
+        this.#error ??= fromNative(error)
+        this.close()
+        continue
+      }
       if (native !== null) {
         await this.#turn.yield()
         return native

@@ -267,6 +267,21 @@ for (const [name, scheme, options] of methods) {
     t.true(capture.closed)
     t.is(capture.stats().received, 10)
   })
+
+  privileged(`${name}: packets queued before the interface was deleted come before the error`, async (t, ns) => {
+    const capture = open(`${scheme}:${A}`, { ...options, netns: ns.name })
+    const sent = Array.from({ length: 10 }, (_, i) => frame(i, 64, ns.mac(A)))
+    // Nothing reads or waits until the interface is gone.
+    await sendFrom(ns, sent)
+    ns.ip('link', 'del', A)
+    const got: number[] = []
+    const error = await t.throwsAsync(async () => {
+      for await (const p of capture) got.push(seqOf(p.data))
+    })
+    t.is((error as NodeJS.ErrnoException).code, 'ENETDOWN')
+    t.deepEqual(got, sent.map((_, i) => i))
+    t.true(capture.closed)
+  })
 }
 
 privileged('an AbortSignal closes the capture and the loop rejects with its reason', async (t, ns) => {

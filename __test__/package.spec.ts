@@ -238,7 +238,8 @@ openRing(42)
   t.true(versionOrder(highest, GLIBC_FLOOR) <= 0, `needs GLIBC_${highest}`)
   // A function the 2.17 sysroot lacks would link as an unversioned undefined symbol (a
   // .node may leave symbols for its host to define) and fail only when loaded. Only
-  // Node-API's functions may be left so, and weak ones that std looks up at run time.
+  // Node-API's and libuv's functions (node exports both) may be left so, and weak ones
+  // that std looks up at run time.
   const unresolved = execFileSync('readelf', ['--dyn-syms', '-W', node], { encoding: 'utf8' })
     .split('\n')
     .map((line) => line.trim().split(/\s+/))
@@ -246,9 +247,9 @@ openRing(42)
     .map((f) => f[7])
   t.true(unresolved.includes('napi_create_object'), 'readelf --dyn-syms lists the Node-API imports')
   t.deepEqual(
-    unresolved.filter((name) => !/^(napi|node_api)_/.test(name)),
+    unresolved.filter((name) => !/^(napi|node_api|uv)_/.test(name)),
     [],
-    'undefined symbols that are neither versioned nor Node-API',
+    'undefined symbols that are neither versioned nor Node-API nor libuv',
   )
 })
 

@@ -146,26 +146,39 @@ pub(crate) struct RecvReader {
     buf: Vec<u8>,
     /// Room for the control messages, 8-byte aligned as cmsghdr wants.
     control: [u64; 16],
+    /// An error recvmsg reported while packets were still queued, for the next read.
+    error: Option<io::Error>,
 }
 
 impl RecvReader {
     pub(crate) fn new(snaplen: u32) -> Self {
-        RecvReader { buf: vec![0; snaplen as usize], control: [0; 16] }
+        RecvReader { buf: vec![0; snaplen as usize], control: [0; 16], error: None }
     }
 
     /// Receives what is queued, up to [`MAX_RECV_BATCH`] packets, without blocking.
+    /// A socket error (the interface went down or was removed) is reported once the
+    /// packets queued before it have been read.
     fn read(&mut self, socket: &PacketSocket, batch: &mut Batch, snaplen: u32) -> io::Result<usize> {
         let mut count = 0;
         while count < MAX_RECV_BATCH {
-            match self.recv_one(socket)? {
-                Some((info, caplen)) => {
+            match self.recv_one(socket) {
+                Ok(Some((info, caplen))) => {
                     batch.push(&info, &self.buf[..caplen], snaplen);
                     count += 1;
                 }
-                None => break,
+                Ok(None) => break,
+                // recvmsg reports (and clears) a pending error ahead of the queued packets.
+                Err(e) if self.error.is_none() => self.error = Some(e),
+                Err(_) => break,
             }
         }
-        Ok(count)
+        match self.error.take() {
+            Some(e) if count == 0 => Err(e),
+            error => {
+                self.error = error;
+                Ok(count)
+            }
+        }
     }
 
     fn recv_one(&mut self, socket: &PacketSocket) -> io::Result<Option<(PacketInfo, usize)>> {

@@ -85,7 +85,7 @@ const POOL_SPARES: usize = 64;
 #[napi]
 pub struct NativeCapture {
     capture: Option<Capture>,
-    waiter: Option<Arc<Waiter>>,
+    waiter: Option<Waiter>,
     /// Totals as of close, so `stats()` still answers afterwards.
     last: Stats,
     fanout_group: Option<u16>,
@@ -96,13 +96,13 @@ pub struct NativeCapture {
 impl NativeCapture {
     /// Opens a capture on `iface`; `scheme` is "ring" (PACKET_MMAP) or "int" (recv()).
     #[napi(constructor)]
-    pub fn new(iface: String, scheme: String, options: Option<CaptureOptions>) -> napi::Result<Self> {
+    pub fn new(env: &Env, iface: String, scheme: String, options: Option<CaptureOptions>) -> napi::Result<Self> {
         let options = options.unwrap_or_default();
         let core = options.to_core(method(&scheme).map_err(to_napi)?).map_err(to_napi)?;
         let capture = Capture::open(&iface, &core).map_err(to_napi)?;
         // After an error, wait two block timeouts so the kernel retires the block in progress.
         let settle = Duration::from_millis(u64::from(capture.block_timeout_ms()) * 2 + 5);
-        let waiter = Waiter::new(Arc::clone(capture.socket()), settle)?;
+        let waiter = Waiter::new(env, Arc::clone(capture.socket()), settle)?;
         let fanout_group = capture.fanout_group();
         let pool = BatchPool::new(POOL_SPARES, capture.batch_capacity());
         Ok(NativeCapture { capture: Some(capture), waiter: Some(waiter), last: Stats::default(), fanout_group, pool })
@@ -120,8 +120,7 @@ impl NativeCapture {
     /// rejects when the interface went down or was removed.
     #[napi(ts_return_type = "Promise<boolean>")]
     pub fn wait<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, bool>> {
-        let waiter = self.waiter.as_ref().ok_or_else(closed)?;
-        env.spawn_future(Arc::clone(waiter).readable())
+        self.waiter.as_ref().ok_or_else(closed)?.wait(env)
     }
 
     #[napi]

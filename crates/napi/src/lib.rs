@@ -1,6 +1,8 @@
 //! Node-API binding of netring-core. Maps options and errors, hands batches of packets
-//! to JavaScript, and waits for packets on napi's tokio runtime (epoll), so neither the
-//! JavaScript thread nor libuv's thread pool is held while a capture is idle.
+//! to JavaScript, and waits for packets with a libuv poll handle on the JavaScript thread's
+//! own event loop, so neither that thread nor libuv's thread pool is held while a capture
+//! is idle. TX waits (for room in the ring, for the drain on close) run on napi's tokio
+//! runtime.
 //!
 //! `index.ts` is the public API; what is exported here is its private binding.
 
