@@ -324,28 +324,50 @@ async function test1(ns: string, results: string, sections: string[], raw: Recor
   )
 }
 
+/** `netring stats` on nr0 with extra arguments (a ring geometry, or an int: socket). */
+function netringStatsOf(uri: string, args: string[] = []): Reader {
+  return { ...netringStats, cmd: [process.execPath, join(ROOT, 'cli.js'), 'stats', uri, ...args] }
+}
+
 async function test2(ns: string, results: string, sections: string[], raw: Record<string, Row[]>): Promise<void> {
   const rings = quick ? [8, 256] : [2, 4, 8, 16, 32, 64, 128, 256, 1024]
-  const configs: Array<[string, Reader]> = [
-    ...rings.map((n): [string, Reader] => [String(n), node(`V2 ${n} frames`, 'ring-batch', { version: 2, frameCount: n })]),
-    ['V3 default', node('V3 default', 'ring-batch')],
-    ['int', node('int:', 'int')],
+  // Each configuration read in JavaScript (batches) and natively (netring stats), so that
+  // the ring's own effect shows apart from the cost of waking JavaScript.
+  const configs: Array<[string, Reader, Reader]> = [
+    ...rings.map((n): [string, Reader, Reader] => [
+      `V2 ${n}`,
+      node('netring ring: batches', 'ring-batch', { version: 2, frameCount: n }),
+      netringStatsOf(`ring:${A}`, ['--tpacket', '2', '--frames', String(n)]),
+    ]),
+    ['V3 default', node('netring ring: batches', 'ring-batch'), netringStats],
+    ['int:', node('netring int:', 'int'), netringStatsOf(`int:${A}`)],
   ]
   const sizes = Array.from({ length: 32 }, () => 64 + Math.floor(Math.random() * (1518 - 64 + 1)))
   const generator = trafgen('random', sizes)
-  const rows = await matrix(ns, 'test 2', configs.map(([x, reader]) => ({ x, reader, generator })))
+  const rows = await matrix(
+    ns,
+    'test 2',
+    configs.flatMap(([x, js, native]) => [
+      { x, reader: js, generator },
+      { x, reader: native, generator },
+    ]),
+  )
   raw.test2 = rows
   const xs = configs.map(([x]) => x)
-  const loss: Series = {
-    name: 'loss %',
-    points: rows.map((row, i) => {
-      const v = row.runs.map(lossPct)
-      return { x: i, median: median(v), min: Math.min(...v), max: Math.max(...v) }
-    }),
-  }
-  writeFileSync(join(results, 'study-test2-loss.svg'), lineChart({ title: `Test 2: loss vs ring size (random frames 64–1518; x: ${xs.join(', ')})`, xLabel: 'ring (V2 frames, then V3 default, int:)', yLabel: 'loss %', series: [loss], categorical: true }))
+  const byKind = (native: boolean): Series => ({
+    name: native ? 'netring stats (native)' : 'batches (JavaScript)',
+    points: rows
+      .filter((row) => (row.reader === netringStats.name) === native)
+      .map((row) => {
+        const v = row.runs.map(lossPct)
+        return { x: xs.indexOf(String(row.x)), median: median(v), min: Math.min(...v), max: Math.max(...v) }
+      }),
+  })
+  writeFileSync(join(results, 'study-test2-loss.svg'), lineChart({ title: `Test 2: loss vs ring size (random frames 64–1518; x: ${xs.join(', ')})`, xLabel: 'ring (V2 frames, then V3 default, int:)', yLabel: 'loss %', series: [byKind(false), byKind(true)], categorical: true }))
   sections.push(
-    '### Test 2: ring sizes (random frame sizes 64–1518, batches)',
+    '### Test 2: ring sizes (random frame sizes 64–1518)',
+    '',
+    'Each configuration read by JavaScript (`batches()`, or `for await` for int:) and natively (`netring stats` with `--tpacket 2 --frames N`).',
     '',
     summary(rows, 'ring', false),
     '',
