@@ -117,7 +117,8 @@ impl NativeCapture {
     }
 
     /// Resolves `true` when packets may be ready, `false` when the capture was closed;
-    /// rejects when the interface went down or was removed.
+    /// throws once the interface went down or was removed (after a last `true`, so that
+    /// what was captured before is read first).
     #[napi(ts_return_type = "Promise<boolean>")]
     pub fn wait<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, bool>> {
         self.waiter.as_ref().ok_or_else(closed)?.wait(env)
