@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import test from 'ava'
 
 import { open, openRing, type Capture, type CaptureOptions, type Packet } from '..'
-import { A, B, frame, privileged, sendFrom, seqOf } from './helpers/netns'
+import { A, B, frame, privileged, sendFrom, seqOf, type Netns } from './helpers/netns'
 
 /** Collects `count` packets from `capture`, then closes it. */
 async function collect(capture: Capture, count: number): Promise<Packet[]> {
@@ -157,23 +157,40 @@ for (const [name, options] of tinyRings) {
   })
 }
 
-privileged('packets kept after the ring moved on, and after close, still hold their bytes', async (t, ns) => {
-  const capture = openRing(A, { version: 2, frameCount: 4, netns: ns.name })
+/**
+ * Sends `total` frames (sequence numbers 0…total-1, `size(seq)` bytes) in bursts of 4,
+ * reading each burst one packet at a time before the next, with `between(seq)` after each
+ * burst; returns the packets `keep` chose. Ends the iteration, which closes `capture`.
+ */
+async function burstsOf4(
+  ns: Netns,
+  capture: Capture,
+  total: number,
+  size: (seq: number) => number,
+  keep: (seq: number) => boolean,
+  between?: (seq: number) => Promise<void>,
+): Promise<Packet[]> {
   const packets = capture[Symbol.asyncIterator]()
   const kept: Packet[] = []
-  // Bursts of 4 frames into the 4-frame ring, each read before the next: the ring's
-  // slots are reused 250 times while every 50th packet is kept.
-  for (let seq = 0; seq < 1000; seq += 4) {
+  for (let seq = 0; seq < total; seq += 4) {
     await sendFrom(
       ns,
-      [0, 1, 2, 3].map((k) => frame(seq + k, 300)),
+      [0, 1, 2, 3].map((k) => frame(seq + k, size(seq + k))),
     )
     for (let k = 0; k < 4; k++) {
       const { value } = await packets.next()
-      if ((seq + k) % 50 === 0) kept.push(value as Packet)
+      if (keep(seq + k)) kept.push(value as Packet)
     }
+    await between?.(seq)
   }
   await packets.return?.()
+  return kept
+}
+
+privileged('packets kept after the ring moved on, and after close, still hold their bytes', async (t, ns) => {
+  const capture = openRing(A, { version: 2, frameCount: 4, netns: ns.name })
+  // The ring's slots are reused 250 times while every 50th packet is kept.
+  const kept = await burstsOf4(ns, capture, 1000, () => 300, (seq) => seq % 50 === 0)
   t.true(capture.closed)
   t.is(capture.stats().dropped, 0)
   t.deepEqual(
@@ -190,27 +207,17 @@ privileged('batch memory is reused only once the garbage collector freed it: kep
   setFlagsFromString('--expose-gc')
   const gc = runInNewContext('gc') as () => void
   const capture = openRing(A, { version: 2, frameCount: 4, netns: ns.name })
-  const packets = capture[Symbol.asyncIterator]()
-  const kept: Packet[] = []
   // Each burst is its own batch; between bursts the collector frees the batches nobody
   // holds, their memory goes back to the pool and takes the next bursts' packets.
-  for (let seq = 0; seq < 800; seq += 4) {
-    await sendFrom(
-      ns,
-      [0, 1, 2, 3].map((k) => frame(seq + k, 200 + k * 300)),
-    )
-    for (let k = 0; k < 4; k++) {
-      const { value } = await packets.next()
-      if ((seq + k) % 30 === 0) kept.push(value as Packet)
-    }
+  const size = (seq: number): number => 200 + (seq % 4) * 300
+  const kept = await burstsOf4(ns, capture, 800, size, (seq) => seq % 30 === 0, async (seq) => {
     if (seq % 40 === 0) {
       gc()
       await setImmediate() // finalizers run after the collection
     }
-  }
-  await packets.return?.()
+  })
   t.is(kept.length, 27)
-  kept.forEach((p) => t.true(p.data.equals(frame(seqOf(p.data), 200 + (seqOf(p.data) % 4) * 300)), `packet ${seqOf(p.data)}`))
+  kept.forEach((p) => t.true(p.data.equals(frame(seqOf(p.data), size(seqOf(p.data)))), `packet ${seqOf(p.data)}`))
 })
 
 privileged('close() during iteration ends the loop cleanly', async (t, ns) => {

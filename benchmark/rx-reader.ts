@@ -1,6 +1,6 @@
 /**
- * One RX reader for study.ts and drain.ts, run inside the benchmark's namespace and pinned
- * to one CPU. It reads nr0 one packet at a time (`for await`: ring-packet, int) or one
+ * One RX reader for study.ts, run inside the benchmark's namespace and pinned to one
+ * CPU. It reads nr0 one packet at a time (`for await`: ring-packet, int) or one
  * batch at a time (ring-batch), and prints one JSON line when it ends.
  *
  *   run    counts until SIGTERM: packets, bytes, the capture's kernel statistics, its own

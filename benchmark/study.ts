@@ -102,16 +102,21 @@ const tcpdump: Reader = {
 
 const nodePcap: Reader = { name: 'node_pcap', cmd: [process.execPath, NODE_PCAP, A], parse: jsonReport('node_pcap') }
 
-/** `netring stats`: counting on a native thread, as a user would run it. */
-const netringStats: Reader = {
-  name: 'netring stats',
-  cmd: [process.execPath, join(ROOT, 'cli.js'), 'stats', `ring:${A}`],
-  parse: (out) => ({
-    received: field(out, /^packets\s+(\d+)/m),
-    dropped: field(out, /^dropped\s+(\d+)/m),
-    cpuUs: field(out, /^cpu\s+([\d.]+) s/m) * 1e6,
-  }),
+/** `netring stats URI ...args`: counting on a native thread, as a user would run it. */
+function netringStatsOf(uri: string, args: string[] = []): Reader {
+  return {
+    name: 'netring stats',
+    cmd: [process.execPath, join(ROOT, 'cli.js'), 'stats', uri, ...args],
+    parse: (out) => ({
+      received: field(out, /^packets\s+(\d+)/m),
+      dropped: field(out, /^dropped\s+(\d+)/m),
+      cpuUs: field(out, /^cpu\s+([\d.]+) s/m) * 1e6,
+    }),
+  }
 }
+
+/** `netring stats` on nr0's default ring. */
+const netringStats = netringStatsOf(`ring:${A}`)
 
 /** After the generator stops: long enough for the last, partly filled V3 block to be
  * handed over (tcpdump's libpcap retires blocks after its 1 s packet buffer timeout). */
@@ -322,11 +327,6 @@ async function test1(ns: string, results: string, sections: string[], raw: Recor
     summary(byNetring, 'frame', true),
     '',
   )
-}
-
-/** `netring stats` on nr0 with extra arguments (a ring geometry, or an int: socket). */
-function netringStatsOf(uri: string, args: string[] = []): Reader {
-  return { ...netringStats, cmd: [process.execPath, join(ROOT, 'cli.js'), 'stats', uri, ...args] }
 }
 
 async function test2(ns: string, results: string, sections: string[], raw: Record<string, Row[]>): Promise<void> {

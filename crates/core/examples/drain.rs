@@ -1,4 +1,4 @@
-//! The native side of benchmark/drain.ts: opens a TPACKET_V3 ring on an interface, lets it
+//! The native reader of benchmark/study.ts's drain test: opens a TPACKET_V3 ring on an interface, lets it
 //! fill until SIGUSR1, then empties it as the recorder behind `netring stats` does (one
 //! block copied into a reused batch per read, packets counted) and prints one JSON line:
 //! packets, wire bytes, seconds and CPU microseconds spent draining.
