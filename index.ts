@@ -90,6 +90,21 @@ if (META_STRIDE !== RECORD) {
 }
 
 /**
+ * The hold a `zeroCopy` capture's packets have on their ring slots: the slots go back to
+ * the kernel when the iteration moves past their batch, and `released` says so.
+ */
+class Lease {
+  released = false
+}
+
+function releasedError(): Error {
+  return Object.assign(
+    new Error('the packet was read in place (zeroCopy) and its ring slot has been given back to the kernel; keep packet.copy() to use it later'),
+    { code: 'ERR_NETRING_RELEASED' },
+  )
+}
+
+/**
  * One captured packet.
  *
  * Packets are copied out of the ring one batch at a time into memory owned by
@@ -97,22 +112,29 @@ if (META_STRIDE !== RECORD) {
  * for as long as you hold the packet, after the iteration moved on and after `close()`.
  * A kept packet keeps its whole batch's buffer alive (up to one ring block); `copy()`
  * keeps only its own bytes.
+ *
+ * With the `zeroCopy` option, `data` is read in place from the ring instead, and only
+ * until the iteration moves past the packet's batch: after that it throws
+ * `ERR_NETRING_RELEASED` (the other fields stay). `copy()` keeps a packet for later.
  */
 export class Packet {
   readonly #buffer: Buffer
   readonly #meta: Uint32Array
   readonly #at: number
+  readonly #lease: Lease | undefined
 
   /** @internal */
-  constructor(buffer: Buffer, meta: Uint32Array, at: number) {
+  constructor(buffer: Buffer, meta: Uint32Array, at: number, lease?: Lease) {
     this.#buffer = buffer
     this.#meta = meta
     this.#at = at
+    this.#lease = lease
   }
 
   /** The captured bytes, from the link-layer header on; `capturedLength` long. A VLAN
    * tag the kernel had taken off is put back, as libpcap does. */
   get data(): Buffer {
+    if (this.#lease?.released) throw releasedError()
     const start = this.#meta[this.#at + OFFSET]
     return this.#buffer.subarray(start, start + this.#meta[this.#at + CAPLEN])
   }
@@ -149,7 +171,8 @@ export class Packet {
     return { tci, tpid: word >>> 16, id: tci & 0xfff }
   }
 
-  /** A packet holding a copy of just its own bytes and numbers. */
+  /** A packet holding a copy of just its own bytes and numbers (valid for as long as
+   * it is held, also from a `zeroCopy` capture). */
   copy(): Packet {
     const meta = this.#meta.slice(this.#at, this.#at + RECORD)
     meta[OFFSET] = 0 // the copied bytes start the new buffer
@@ -159,7 +182,8 @@ export class Packet {
   /** @internal */
   [Symbol.for('nodejs.util.inspect.custom')](): object {
     const { length, capturedLength, timestamp, ifindex, direction, vlan } = this
-    return { length, capturedLength, timestamp, ifindex, direction, vlan, data: this.data }
+    const data = this.#lease?.released ? '<released>' : this.data
+    return { length, capturedLength, timestamp, ifindex, direction, vlan, data }
   }
 }
 
@@ -168,24 +192,26 @@ export class Packet {
 export class Batch implements Iterable<Packet> {
   readonly #buffer: Buffer
   readonly #meta: Uint32Array
+  readonly #lease: Lease | undefined
   /** Number of packets. */
   readonly length: number
 
   /** @internal */
-  constructor(native: NativeBatch) {
+  constructor(native: NativeBatch, lease: Lease | undefined) {
     this.#buffer = native.data
     this.#meta = native.meta
+    this.#lease = lease
     this.length = native.meta.length / RECORD
   }
 
   /** The packet at `index` (negative counts from the end), or `undefined`. */
   at(index: number): Packet | undefined {
     const i = index < 0 ? this.length + index : index
-    return i >= 0 && i < this.length ? new Packet(this.#buffer, this.#meta, i * RECORD) : undefined
+    return i >= 0 && i < this.length ? new Packet(this.#buffer, this.#meta, i * RECORD, this.#lease) : undefined
   }
 
   [Symbol.iterator](): Iterator<Packet> {
-    return new BatchIterator(this.#buffer, this.#meta)
+    return new BatchIterator(this.#buffer, this.#meta, this.#lease)
   }
 }
 
@@ -193,18 +219,20 @@ export class Batch implements Iterable<Packet> {
 class BatchIterator implements Iterator<Packet> {
   readonly #buffer: Buffer
   readonly #meta: Uint32Array
+  readonly #lease: Lease | undefined
   #at = 0
 
-  constructor(buffer: Buffer, meta: Uint32Array) {
+  constructor(buffer: Buffer, meta: Uint32Array, lease: Lease | undefined) {
     this.#buffer = buffer
     this.#meta = meta
+    this.#lease = lease
   }
 
   next(): IteratorResult<Packet> {
     const at = this.#at
     if (at >= this.#meta.length) return { done: true, value: undefined }
     this.#at = at + RECORD
-    return { done: false, value: new Packet(this.#buffer, this.#meta, at) }
+    return { done: false, value: new Packet(this.#buffer, this.#meta, at, this.#lease) }
   }
 }
 
@@ -267,6 +295,7 @@ const CAPTURE_OPTIONS: Record<keyof CaptureOptions, OptionType> = {
   bufferSize: 'number',
   filter: 'filter',
   fanout: 'fanout',
+  zeroCopy: 'boolean',
   signal: 'signal',
 }
 
@@ -412,6 +441,10 @@ export class Capture implements AsyncIterable<Packet> {
   #closed = false
   #error: unknown
   readonly #turn = new Turn()
+  /** With `zeroCopy`: the ring's memory (until close), and the hold of the batch read
+   * last, released by the next read. */
+  #ring: Buffer | undefined
+  #lease: Lease | undefined
 
   /** @internal use `openRing()` or `open()` */
   constructor(scheme: Scheme, iface: string, options?: CaptureOptions) {
@@ -426,6 +459,7 @@ export class Capture implements AsyncIterable<Packet> {
     this.uri = `${scheme}:${iface}`
     this.interface = iface
     this.scheme = scheme
+    if (native.zeroCopy === true) this.#ring = (this.#native as NativeCapture).ringMemory() ?? undefined
     this.#signal = signal
     signal?.addEventListener('abort', this.#onAbort, { once: true })
   }
@@ -468,7 +502,16 @@ export class Capture implements AsyncIterable<Packet> {
     if (this.#closed) return
     this.#closed = true
     this.#signal?.removeEventListener('abort', this.#onAbort)
+    this.#release()
+    this.#ring = undefined // packets still holding it keep it mapped, as zeros
     this.#native.close()
+  }
+
+  /** Ends the hold of the batch read last (zeroCopy); the native side gives its slots back. */
+  #release(): void {
+    if (this.#lease === undefined) return
+    this.#lease.released = true
+    this.#lease = undefined
   }
 
   /** The next batch, waiting for the kernel when nothing is ready; `undefined` once closed. */
@@ -480,8 +523,9 @@ export class Capture implements AsyncIterable<Packet> {
         return undefined
       }
       let native: NativeBatch | null
+      this.#release()
       try {
-        native = this.#native.read()
+        native = this.#ring === undefined ? this.#native.read() : this.#lend(this.#ring)
       } catch (error) {
         // int: reports the interface's removal from recv(), after the packets before it.
         this.#error ??= fromNative(error)
@@ -489,6 +533,7 @@ export class Capture implements AsyncIterable<Packet> {
         continue
       }
       if (native !== null) {
+        if (this.#ring !== undefined) this.#lease = new Lease()
         await this.#turn.yield()
         return native
       }
@@ -504,6 +549,12 @@ export class Capture implements AsyncIterable<Packet> {
     }
   }
 
+  /** A zeroCopy read: the records of the packets lent in place in `ring`. */
+  #lend(ring: Buffer): NativeBatch | null {
+    const meta = (this.#native as NativeCapture).lend()
+    return meta === null ? null : { data: ring, meta }
+  }
+
   #checkOpen(): void {
     if (this.#closed) throw closedError(`capture ${this.uri}`)
   }
@@ -514,7 +565,7 @@ export class Capture implements AsyncIterable<Packet> {
     const iterator: AsyncIterableIterator<Batch> = {
       next: async () => {
         const batch = await this.#nextBatch()
-        return batch === undefined ? { done: true, value: undefined } : { done: false, value: new Batch(batch) }
+        return batch === undefined ? { done: true, value: undefined } : { done: false, value: new Batch(batch, this.#lease) }
       },
       return: async () => {
         this.close()
@@ -529,21 +580,23 @@ export class Capture implements AsyncIterable<Packet> {
     this.#checkOpen()
     let buffer: Buffer | undefined
     let meta: Uint32Array | undefined
+    let lease: Lease | undefined
     let at = 0
     const nextBatch = async (): Promise<IteratorResult<Packet>> => {
       const batch = await this.#nextBatch()
       if (batch === undefined) return { done: true, value: undefined }
       buffer = batch.data
       meta = batch.meta
+      lease = this.#lease
       at = RECORD
-      return { done: false, value: new Packet(buffer, meta, 0) }
+      return { done: false, value: new Packet(buffer, meta, 0, lease) }
     }
     const iterator: AsyncIterableIterator<Packet> = {
       // Per packet this is the whole cost of the iteration: an async function and a
       // generator here cost about 40 ns more per packet. Batches are never empty.
       next: () => {
         if (meta !== undefined && at < meta.length) {
-          const packet = new Packet(buffer!, meta, at)
+          const packet = new Packet(buffer!, meta, at, lease)
           at += RECORD
           return Promise.resolve({ done: false, value: packet })
         }

@@ -4,8 +4,10 @@
  * closing, kept packets, and an interface that disappears.
  */
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import { setImmediate } from 'node:timers/promises'
 import { setFlagsFromString } from 'node:v8'
+import { inspect } from 'node:util'
 import { runInNewContext } from 'node:vm'
 import { join } from 'node:path'
 import test from 'ava'
@@ -13,12 +15,13 @@ import test from 'ava'
 import { open, openRing, type Capture, type CaptureOptions, type Packet } from '..'
 import { A, B, frame, privileged, sendFrom, seqOf, type Netns } from './helpers/netns'
 
-/** Collects `count` packets from `capture`, then closes it. */
-async function collect(capture: Capture, count: number): Promise<Packet[]> {
+/** Collects `count` packets from `capture`, then closes it. A `zeroCopy` capture's
+ * packets are kept as copies, taken in the loop body while they are valid. */
+async function collect(capture: Capture, count: number, { zeroCopy }: CaptureOptions = {}): Promise<Packet[]> {
   const packets: Packet[] = []
   if (count === 0) return packets
   for await (const packet of capture) {
-    packets.push(packet)
+    packets.push(zeroCopy ? packet.copy() : packet)
     if (packets.length === count) break
   }
   return packets
@@ -27,6 +30,8 @@ async function collect(capture: Capture, count: number): Promise<Packet[]> {
 const methods: Array<[string, string, CaptureOptions]> = [
   ['ring V3', 'ring', {}],
   ['ring V2', 'ring', { version: 2 }],
+  ['ring V3 zeroCopy', 'ring', { zeroCopy: true }],
+  ['ring V2 zeroCopy', 'ring', { version: 2, zeroCopy: true }],
   ['int (recv)', 'int', { bufferSize: 16 << 20 }],
 ]
 
@@ -35,7 +40,7 @@ for (const [name, scheme, options] of methods) {
     const capture = open(`${scheme}:${A}`, { ...options, netns: ns.name })
     const mac = ns.mac(A)
     const sent = Array.from({ length: 2000 }, (_, i) => frame(i, 60 + ((i * 7) % 1455), mac))
-    const received = collect(capture, sent.length)
+    const received = collect(capture, sent.length, options)
     await sendFrom(ns, sent)
     const packets = await received
     t.is(packets.length, sent.length)
@@ -59,7 +64,7 @@ for (const [name, scheme, options] of methods) {
   privileged(`${name}: snaplen keeps that many bytes and reports the wire length`, async (t, ns) => {
     const capture = open(`${scheme}:${A}`, { ...options, netns: ns.name, snaplen: 64 })
     const sent = [frame(0, 200), frame(1, 64), frame(2, 1514), frame(3, 30)]
-    const received = collect(capture, sent.length)
+    const received = collect(capture, sent.length, options)
     await sendFrom(ns, sent)
     const packets = await received
     t.deepEqual(
@@ -124,7 +129,7 @@ for (const [name, scheme, options] of methods) {
     // kernel reports it beside the frame and netring puts it back, as libpcap does.
     const capture = open(`${scheme}:${A}`, { ...options, netns: ns.name })
     const sent = [tagged(0, 0x8100, (5 << 13) | 100), tagged(1, 0x88a8, 4000), frame(2, 72)]
-    const received = collect(capture, 3)
+    const received = collect(capture, 3, options)
     await sendFrom(ns, sent)
     const [q, ad, plain] = await received
     t.deepEqual(q.vlan, { tci: (5 << 13) | 100, tpid: 0x8100, id: 100 })
@@ -138,6 +143,7 @@ for (const [name, scheme, options] of methods) {
 const tinyRings: Array<[string, CaptureOptions]> = [
   ['V2 ring of 8 frames', { version: 2, frameCount: 8 }],
   ['V3 ring of 2 blocks of 4 KiB', { blockSize: 4096, blockCount: 2, blockTimeout: 1 }],
+  ['V2 ring of 8 frames, zeroCopy', { version: 2, frameCount: 8, zeroCopy: true }],
 ]
 
 for (const [name, options] of tinyRings) {
@@ -148,7 +154,7 @@ for (const [name, options] of tinyRings) {
     const { received, dropped } = capture.stats()
     t.true(dropped > 0, `dropped ${dropped}`)
     t.is(received + dropped, sent.length, 'every frame is received or dropped')
-    const packets = await collect(capture, received)
+    const packets = await collect(capture, received, options)
     t.is(packets.length, received)
     const seqs = packets.map((p) => seqOf(p.data))
     t.deepEqual(seqs, [...seqs].sort((x, y) => x - y), 'what was kept is in order')
@@ -218,6 +224,76 @@ privileged('batch memory is reused only once the garbage collector freed it: kep
   })
   t.is(kept.length, 27)
   kept.forEach((p) => t.true(p.data.equals(frame(seqOf(p.data), size(seqOf(p.data)))), `packet ${seqOf(p.data)}`))
+})
+
+for (const [name, options] of [['V3', {}], ['V2', { version: 2 }]] as Array<[string, CaptureOptions]>) {
+  privileged(`ring ${name} zeroCopy: data is valid until the iteration leaves its batch; copies and numbers stay`, async (t, ns) => {
+    const capture = openRing(A, { ...options, netns: ns.name, zeroCopy: true })
+    const packets = capture[Symbol.asyncIterator]()
+    // One frame at a time, each read before the next is sent: every batch holds one packet.
+    await sendFrom(ns, [frame(0, 100)])
+    const first = (await packets.next()).value as Packet
+    const bytes = first.data
+    const copy = first.copy()
+    t.true(bytes.equals(frame(0, 100)))
+    await sendFrom(ns, [frame(1, 200)])
+    const second = (await packets.next()).value as Packet
+    t.true(second.data.equals(frame(1, 200)))
+    const error = t.throws(() => first.data)
+    t.is((error as NodeJS.ErrnoException).code, 'ERR_NETRING_RELEASED')
+    t.throws(() => first.copy(), { message: /ring slot has been given back to the kernel; keep packet.copy\(\)/ })
+    t.is(first.length, 100, 'the numbers stay')
+    t.true(copy.data.equals(frame(0, 100)))
+    t.is(copy.timestamp, first.timestamp)
+
+    // batches(): a batch's packets go with the next batch.
+    const batches = capture.batches()
+    await sendFrom(ns, [frame(2, 300)])
+    const [third] = (await batches.next()).value!
+    t.true(third.data.equals(frame(2, 300)))
+    t.throws(() => second.data, { message: /given back/ })
+    await sendFrom(ns, [frame(3, 400)])
+    const fourth = (await batches.next()).value!.at(0)!
+    t.true(fourth.data.equals(frame(3, 400)))
+    t.throws(() => third.data, { message: /given back/ })
+
+    // close() gives back the rest; a data Buffer kept from before reads zeros, not freed memory.
+    const kept = fourth.data
+    capture.close()
+    t.throws(() => fourth.data, { message: /given back/ })
+    t.is(kept.length, 400)
+    t.true(kept.every((b: number) => b === 0))
+    t.regex(inspect(fourth), /data: '<released>'/)
+  })
+}
+
+privileged('ring zeroCopy: a closed ring stays mapped (as zeros) until its last Buffer is collected', async (t, ns) => {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  // Adjacent mappings merge in /proc/self/maps, so the rings are counted by the address
+  // space they take: 20 of 8 MiB, far more than the collector itself maps or unmaps.
+  const mib = (): number => Number(/VmSize:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024
+  const sockets = (): number => readFileSync('/proc/self/maps', 'utf8').split('socket:').length - 1
+  const before = mib()
+  let kept: Buffer[] = []
+  for (let round = 0; round < 20; round++) {
+    const capture = openRing(A, { netns: ns.name, zeroCopy: true, blockSize: 1 << 20, blockCount: 8 })
+    const packets = capture[Symbol.asyncIterator]()
+    await sendFrom(ns, [frame(round, 64)])
+    const packet = (await packets.next()).value as Packet
+    kept.push(packet.data)
+    t.is(seqOf(packet.data), round)
+    capture.close()
+    t.is(sockets(), 0, 'the ring no longer maps (and so holds open) the socket')
+  }
+  // Reading them all proves they are mapped; the sizes, that the collector unmaps them.
+  t.true(kept.every((data) => data.length === 64 && data.every((b: number) => b === 0)))
+  const held = mib()
+  t.true(held - before >= 120, `each closed ring is still mapped behind its Buffer: ${held - before} MiB more`)
+  kept = []
+  gc()
+  await setImmediate()
+  t.true(held - mib() >= 120, `the collector unmapped them: ${held - mib()} MiB less`)
 })
 
 privileged('close() during iteration ends the loop cleanly', async (t, ns) => {
@@ -367,6 +443,14 @@ test('bad options are typed errors, raised before any syscall', (t) => {
   t.throws(() => open('int:nr-none0', { blockSize: 4096 }), {
     instanceOf: TypeError,
     message: 'option blockSize applies to ring: captures (PACKET_MMAP) only, not int:',
+  })
+  t.throws(() => open('int:nr-none0', { zeroCopy: true }), {
+    instanceOf: TypeError,
+    message: 'option zeroCopy applies to ring: captures (PACKET_MMAP) only, not int:',
+  })
+  t.throws(() => openRing('nr-none0', { zeroCopy: 1 as unknown as boolean }), {
+    instanceOf: TypeError,
+    message: 'option zeroCopy must be a boolean, got number',
   })
   const range = t.throws(() => openRing('nr-none0', { blockCount: 0 }))
   t.is((range as NodeJS.ErrnoException).code, 'ERR_OUT_OF_RANGE')

@@ -274,7 +274,7 @@ async function matrix(ns: string, test: string, cases: Array<{ x: number | strin
       rows[i].runs.push(r)
       const loop = r.eventLoop === undefined ? '' : `  event loop p99 ${r.eventLoop.p99Ms.toFixed(1)} ms`
       console.log(
-        `${test} round ${round}/${rounds} ${c.generator.name.padEnd(15)} ${String(c.x).padStart(10)}  ${c.reader.name.padEnd(24)} sent ${r.sent} received ${r.received} dropped ${r.dropped} vanished ${r.vanished}  ${r.cpuPerPacketNs.toFixed(0)} ns/packet${loop}`,
+        `${test} round ${round}/${rounds} ${c.generator.name.padEnd(15)} ${String(c.x).padStart(10)}  ${c.reader.name.padEnd(34)} sent ${r.sent} received ${r.received} dropped ${r.dropped} vanished ${r.vanished}  ${r.cpuPerPacketNs.toFixed(0)} ns/packet${loop}`,
       )
     }
   }
@@ -290,6 +290,7 @@ function test1Readers(): Reader[] {
   return [
     node('netring int:', 'int', { bufferSize: 4 << 20 }),
     node('netring ring: for await', 'ring-packet'),
+    node('netring ring: for await, zeroCopy', 'ring-packet', { zeroCopy: true }),
     node('netring ring: batches', 'ring-batch'),
     netringStats,
     tcpdump,
@@ -380,6 +381,7 @@ async function eventLoop(ns: string, sections: string[], raw: Record<string, Row
   const sizes = quick ? [64] : [64, 1518]
   const readers = [
     node('netring ring: for await', 'ring-packet', { eventLoop: true }),
+    node('netring ring: for await, zeroCopy', 'ring-packet', { zeroCopy: true, eventLoop: true }),
     node('netring ring: batches', 'ring-batch', { eventLoop: true }),
     node('netring int:', 'int', { bufferSize: 4 << 20, eventLoop: true }),
   ]
@@ -440,7 +442,9 @@ async function drain(ns: string, sections: string[], rawDrain: Record<string, un
   const ring = { blockCount: DRAIN_BLOCKS, blockTimeout: DRAIN_BLOCK_TIMEOUT_MS }
   const readers: Array<[string, string[]]> = [
     ['netring ring: for await', rxReader('ring-packet', ring, 'drain')],
+    ['netring ring: for await, zeroCopy', rxReader('ring-packet', { ...ring, zeroCopy: true }, 'drain')],
     ['netring ring: batches', rxReader('ring-batch', ring, 'drain')],
+    ['netring ring: batches, zeroCopy', rxReader('ring-batch', { ...ring, zeroCopy: true }, 'drain')],
     ['native (Rust, netring-core)', [NATIVE_DRAIN, A, String(DRAIN_BLOCKS), String(DRAIN_BLOCK_TIMEOUT_MS)]],
   ]
   if (!existsSync(NATIVE_DRAIN)) throw new Error(`${NATIVE_DRAIN} is missing: run bash benchmark/setup.sh`)
@@ -453,7 +457,7 @@ async function drain(ns: string, sections: string[], rawDrain: Record<string, un
         const r = await drainOnce(ns, cmd, size, count)
         const key = `${size}|${name}`
         runs.set(key, [...(runs.get(key) ?? []), r])
-        console.log(`drain round ${round}/${rounds} ${String(size).padStart(4)} B  ${name.padEnd(28)} sent ${r.sent} drained ${r.packets} in ${r.seconds.toFixed(3)} s: ${(r.packets / r.seconds / 1e6).toFixed(2)} Mpps`)
+        console.log(`drain round ${round}/${rounds} ${String(size).padStart(4)} B  ${name.padEnd(34)} sent ${r.sent} drained ${r.packets} in ${r.seconds.toFixed(3)} s: ${(r.packets / r.seconds / 1e6).toFixed(2)} Mpps`)
       }
     }
   }

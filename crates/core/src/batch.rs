@@ -63,32 +63,19 @@ impl Batch {
     /// the wire; the result is cut to `snaplen` bytes.
     pub fn push(&mut self, info: &PacketInfo, bytes: &[u8], snaplen: u32) {
         let offset = self.data.len();
-        let vlan = info.vlan();
-        let mut len = info.len;
+        let vlan = info.vlan().filter(|_| bytes.len() >= MAC_ADDRS_LEN);
         match vlan {
-            Some((tpid, tci)) if bytes.len() >= MAC_ADDRS_LEN => {
+            Some((tpid, tci)) => {
                 self.data.extend_from_slice(&bytes[..MAC_ADDRS_LEN]);
                 self.data.extend_from_slice(&tpid.to_be_bytes());
                 self.data.extend_from_slice(&tci.to_be_bytes());
                 self.data.extend_from_slice(&bytes[MAC_ADDRS_LEN..]);
-                len += VLAN_TAG_LEN as u32;
             }
-            _ => self.data.extend_from_slice(bytes),
+            None => self.data.extend_from_slice(bytes),
         }
         self.data.truncate(offset + (self.data.len() - offset).min(snaplen as usize));
-        let caplen = (self.data.len() - offset) as u32;
-        let (tpid, tci) = vlan.unwrap_or((0, 0));
-        self.meta.extend_from_slice(&[
-            offset as u32,
-            caplen,
-            len.max(caplen),
-            info.sec,
-            info.nsec,
-            info.ifindex as u32,
-            info.pkttype as u32,
-            (tci as u32) | ((tpid as u32) << 16),
-            if vlan.is_some() { FLAG_VLAN } else { 0 },
-        ]);
+        let caplen = self.data.len() - offset;
+        push_record(&mut self.meta, offset, caplen, info, vlan.is_some());
     }
 
     pub fn get(&self, index: usize) -> Option<PacketView<'_>> {
@@ -108,6 +95,56 @@ impl Batch {
     pub fn iter(&self) -> impl Iterator<Item = PacketView<'_>> {
         (0..self.len()).filter_map(|i| self.get(i))
     }
+}
+
+/// Appends the record of a packet whose `caplen` bytes start at `offset`; `tag_in_data`:
+/// a VLAN tag the kernel took off was put back into those bytes.
+fn push_record(meta: &mut Vec<u32>, offset: usize, caplen: usize, info: &PacketInfo, tag_in_data: bool) {
+    let vlan = info.vlan();
+    let len = info.len + if tag_in_data { VLAN_TAG_LEN as u32 } else { 0 };
+    let (tpid, tci) = vlan.unwrap_or((0, 0));
+    meta.extend_from_slice(&[
+        offset as u32,
+        caplen as u32,
+        len.max(caplen as u32),
+        info.sec,
+        info.nsec,
+        info.ifindex as u32,
+        info.pkttype as u32,
+        (tci as u32) | ((tpid as u32) << 16),
+        if vlan.is_some() { FLAG_VLAN } else { 0 },
+    ]);
+}
+
+/// Appends the record of a packet read in place: its `captured` bytes are at `offset` of
+/// the ring's memory, in a slot the user owns. Returns the tag to put back with
+/// [`put_tag_back`], after which the record's bytes start 4 bytes earlier, as `push`'s
+/// copy would. A tag stays out of the bytes (the record still has it) only where the slot
+/// has no 4 bytes free before them, which the kernel's layout gives every link layer
+/// that carries tags (14 free for Ethernet's 14-byte header).
+pub(crate) fn push_lent(
+    meta: &mut Vec<u32>,
+    offset: usize,
+    captured: usize,
+    info: &PacketInfo,
+    snaplen: u32,
+) -> Option<(u16, u16)> {
+    let tag = info.vlan().filter(|_| captured >= MAC_ADDRS_LEN && usize::from(info.headroom) >= VLAN_TAG_LEN);
+    let (offset, captured) = match tag {
+        Some(_) => (offset - VLAN_TAG_LEN, captured + VLAN_TAG_LEN),
+        None => (offset, captured),
+    };
+    push_record(meta, offset, captured.min(snaplen as usize), info, tag.is_some());
+    tag
+}
+
+/// Puts a VLAN tag back into the frame at `at` of `slot`, as [`push_lent`] recorded it:
+/// the MAC addresses move 4 bytes into the headroom and the tag goes after them.
+pub(crate) fn put_tag_back(slot: &mut [u8], at: usize, (tpid, tci): (u16, u16)) {
+    let start = at - VLAN_TAG_LEN;
+    slot.copy_within(at..at + MAC_ADDRS_LEN, start);
+    slot[start + MAC_ADDRS_LEN..][..2].copy_from_slice(&tpid.to_be_bytes());
+    slot[start + MAC_ADDRS_LEN + 2..][..2].copy_from_slice(&tci.to_be_bytes());
 }
 
 #[cfg(test)]
@@ -147,5 +184,27 @@ mod tests {
         let q = b.get(1).unwrap();
         assert_eq!((q.len, q.data, q.vlan), (50, &[7u8; 30][..], None));
         assert_eq!(b.len(), 2);
+    }
+
+    #[test]
+    fn a_lent_tag_goes_back_in_place_as_push_copies_it() {
+        let frame: Vec<u8> = (0..60u8).collect();
+        let info = PacketInfo { len: 60, status: libc::TP_STATUS_VLAN_VALID, vlan_tci: 7, headroom: 14, ..Default::default() };
+        let mut slot = vec![0xee; 20];
+        slot.extend_from_slice(&frame);
+        let mut meta = Vec::new();
+        let tag = push_lent(&mut meta, 20, frame.len(), &info, 262_144);
+        put_tag_back(&mut slot, 20, tag.unwrap());
+        let mut copied = Batch::default();
+        copied.push(&info, &frame, 262_144);
+        let lent = &slot[meta[META_OFFSET] as usize..][..meta[META_CAPLEN] as usize];
+        assert_eq!(lent, copied.get(0).unwrap().data);
+        assert_eq!(meta[1..], copied.meta[1..], "the same numbers but the offset");
+
+        // No room before the bytes: they stay as they are, the record still has the tag.
+        let mut meta = Vec::new();
+        assert_eq!(push_lent(&mut meta, 20, frame.len(), &PacketInfo { headroom: 2, ..info }, 30), None);
+        assert_eq!(meta[..4], [20, 30, 60, 0]);
+        assert_eq!((meta[META_VLAN], meta[META_FLAGS]), (0x8100 << 16 | 7, FLAG_VLAN));
     }
 }

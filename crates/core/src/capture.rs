@@ -168,6 +168,25 @@ impl Capture {
         Ok(count)
     }
 
+    /// Like [`Capture::read`], without the copy: appends the records of the packets that
+    /// are ready to `meta` (the layout of [`Batch::meta`]), their offsets counting from
+    /// the start of [`Capture::ring_memory`], and leaves their ring slots to the user
+    /// until the next `lend` or `read`, which gives them back to the kernel. A VLAN tag
+    /// the kernel took off is put back in the slot, so the bytes are the same as `read`
+    /// copies. Rings only: a Type error for recv() captures.
+    pub fn lend(&mut self, meta: &mut Vec<u32>) -> Result<usize> {
+        let (count, malformed) = self.reader.lend(meta, self.snaplen)?;
+        self.totals.delivered += count as u64;
+        self.totals.malformed += malformed;
+        Ok(count)
+    }
+
+    /// The ring's memory, shared (`None` for recv()). It stays mapped while shared: once
+    /// the capture is dropped, whoever still holds it reads zeros.
+    pub fn ring_memory(&self) -> Option<Arc<Mapping>> {
+        self.reader.memory().cloned()
+    }
+
     /// Blocks in poll() up to `timeout_ms` (-1: forever) until packets may be ready.
     /// A pending socket error (the interface went down or was removed) is returned as such.
     pub fn wait(&self, timeout_ms: i32) -> Result<bool> {

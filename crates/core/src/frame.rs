@@ -12,6 +12,9 @@ use libc::{sockaddr_ll, tpacket2_hdr, tpacket3_hdr, tpacket_block_desc, tpacket_
 /// Where the kernel puts the `sockaddr_ll` after a frame header: `TPACKET_ALIGN(sizeof(hdr))`.
 const V2_SLL_OFFSET: usize = align16(size_of::<tpacket2_hdr>());
 const V3_SLL_OFFSET: usize = align16(size_of::<tpacket3_hdr>());
+/// Where the `sockaddr_ll` ends: `TPACKET2_HDRLEN`, `TPACKET3_HDRLEN`.
+const V2_HDRLEN: usize = V2_SLL_OFFSET + size_of::<sockaddr_ll>();
+const V3_HDRLEN: usize = V3_SLL_OFFSET + size_of::<sockaddr_ll>();
 /// Offset of `hdr.bh1` in `tpacket_block_desc`.
 const BH1: usize = offset_of!(tpacket_block_desc, hdr);
 
@@ -44,6 +47,9 @@ pub struct PacketInfo {
     /// `tp_vlan_tci`, `tp_vlan_tpid`: meaningful when `status` says so.
     pub vlan_tci: u16,
     pub vlan_tpid: u16,
+    /// Free bytes of the ring slot just before the link-layer header (after the
+    /// `sockaddr_ll`): where a packet read in place gets its VLAN tag back. 0 off a ring.
+    pub headroom: u16,
 }
 
 impl PacketInfo {
@@ -93,6 +99,7 @@ pub fn parse_v2_frame(frame: &[u8]) -> Result<(PacketInfo, &[u8]), Malformed> {
         status,
         vlan_tci: u16_at(frame, offset_of!(tpacket2_hdr, tp_vlan_tci)).unwrap_or(0),
         vlan_tpid: u16_at(frame, offset_of!(tpacket2_hdr, tp_vlan_tpid)).unwrap_or(0),
+        headroom: mac.saturating_sub(V2_HDRLEN) as u16,
     };
     Ok((info, data))
 }
@@ -151,6 +158,7 @@ impl<'a> BlockPackets<'a> {
             status: field(offset_of!(tpacket3_hdr, tp_status))?,
             vlan_tci: u32_at(b, hv1 + offset_of!(libc::tpacket_hdr_variant1, tp_vlan_tci)).unwrap_or(0) as u16,
             vlan_tpid: u16_at(b, hv1 + offset_of!(libc::tpacket_hdr_variant1, tp_vlan_tpid)).unwrap_or(0),
+            headroom: mac.saturating_sub(V3_HDRLEN) as u16,
         };
         Ok((info, data, field(offset_of!(tpacket3_hdr, tp_next_offset))?))
     }
@@ -266,6 +274,7 @@ mod tests {
         assert_eq!(size_of::<tpacket3_hdr>(), 48);
         assert_eq!(V2_SLL_OFFSET, 32);
         assert_eq!(V3_SLL_OFFSET, 48);
+        assert_eq!((V2_HDRLEN, V3_HDRLEN), (libc::TPACKET2_HDRLEN, libc::TPACKET3_HDRLEN));
         assert_eq!(BH1, 8);
         assert_eq!(size_of::<tpacket_block_desc>(), 48);
     }
@@ -280,6 +289,7 @@ mod tests {
         assert_eq!(got.len, 100);
         assert_eq!((got.sec, got.nsec, got.ifindex, got.pkttype), (5, 123_456_789, 7, libc::PACKET_BROADCAST));
         assert_eq!(got.vlan(), Some((0x8100, 10)));
+        assert_eq!(got.headroom, 66 - 52, "tp_mac less the header and sockaddr_ll");
     }
 
     #[test]
@@ -304,6 +314,7 @@ mod tests {
             assert_eq!(i.sec, n as u32);
             assert_eq!(i.len, 60 + n as u32);
             assert_eq!(*data, &packets[n].1[..]);
+            assert_eq!(i.headroom, 82 - 68);
         }
     }
 

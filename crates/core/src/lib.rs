@@ -47,6 +47,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use fanout::{FanoutMode, FanoutOptions, MAX_FANOUT_GROUP};
 pub use filter::{clamp_returns, opcode_name, validate_program, Filter, Instruction, BPF_MAXINSNS, DROP_ALL};
 pub use frame::PacketInfo;
+pub use mmap::Mapping;
 pub use netns::netns_path;
 pub use options::*;
 pub use pcapfile::{FileFormat, FileReader, FileWriter, FILE_SNAPLEN};

@@ -17,6 +17,9 @@ pub struct Mapping {
 // SAFETY: the mapping is plain memory owned by this value; who may touch which slot is
 // governed by the ring's status words, which are only accessed atomically.
 unsafe impl Send for Mapping {}
+// SAFETY: a shared reference gives out only the address and length (writes through them
+// are the caller's unsafe business, as above) and `detach`, one system call.
+unsafe impl Sync for Mapping {}
 
 impl Mapping {
     /// Maps `len` bytes of the ring set up on `fd` with PACKET_RX_RING / PACKET_TX_RING.
@@ -39,6 +42,30 @@ impl Mapping {
 
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// Puts zero-filled private memory where the ring was, in one mmap(MAP_FIXED). For a
+    /// ring whose memory was lent out (see [`crate::Capture::ring_memory`]): whoever
+    /// still points into it reads zeros instead of faulting, and the socket, which the
+    /// ring's mapping kept open, can close. The new memory is unmapped on drop as the
+    /// ring would have been.
+    pub(crate) fn detach(&self) -> io::Result<()> {
+        // SAFETY: MAP_FIXED over exactly this value's own range, which only replaces pages
+        // this value owns; the range stays mapped and readable throughout.
+        let ptr = unsafe {
+            libc::mmap(
+                self.ptr.as_ptr().cast(),
+                self.len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
     }
 }
 

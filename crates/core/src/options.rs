@@ -83,6 +83,10 @@ pub struct RxOptions {
     pub filter: Option<Filter>,
     /// Join a PACKET_FANOUT group after bind().
     pub fanout: Option<FanoutOptions>,
+    /// The caller will read packets in place ([`crate::Capture::lend`]) rather than
+    /// copied out ([`crate::Capture::read`]). Only checked here, with the other ring-only
+    /// options: recv() has nothing to lend.
+    pub zero_copy: bool,
 }
 
 /// The layout of a PACKET_MMAP ring, as passed to PACKET_RX_RING.
@@ -212,6 +216,7 @@ impl RxOptions {
                     ("frameSize", self.frame_size.is_some()),
                     ("frameCount", self.frame_count.is_some()),
                     ("blockTimeout", self.block_timeout_ms.is_some()),
+                    ("zeroCopy", self.zero_copy),
                 ];
                 for (name, set) in ring_only {
                     reject_for(name, set, "ring: captures (PACKET_MMAP) only, not int:")?;

@@ -1,13 +1,16 @@
 //! Readers that copy ready packets into a [`Batch`]: a TPACKET_V3 ring (one block per
-//! read), a TPACKET_V2 ring (the ready run of frames), or recv() on a plain socket.
+//! read), a TPACKET_V2 ring (the ready run of frames), or recv() on a plain socket. A ring
+//! can also lend the same packets in place: their records point into the ring, whose
+//! slots stay the user's until the next read.
 
 use std::io;
 use std::mem;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 
-use crate::batch::Batch;
-use crate::error::Result;
+use crate::batch::{push_lent, put_tag_back, Batch};
+use crate::error::{Error, Result};
 use crate::frame::{parse_block_header, parse_v2_frame, BlockPackets, PacketInfo};
 use crate::mmap::{frame_offset, Mapping};
 use crate::socket::PacketSocket;
@@ -46,22 +49,60 @@ unsafe fn user_slice(map: &Mapping, offset: usize, len: usize) -> &[u8] {
     unsafe { std::slice::from_raw_parts(map.as_ptr().add(offset), len) }
 }
 
+/// Bytes `offset..offset + len` of the mapping, to write.
+///
+/// # Safety
+/// As for [`user_slice`], and no other slice of the range may be alive.
+#[allow(clippy::mut_from_ref)] // the ring's status words, not the borrow, say who may write
+unsafe fn user_slice_mut(map: &Mapping, offset: usize, len: usize) -> &mut [u8] {
+    debug_assert!(offset + len <= map.len());
+    // SAFETY: see the function's contract.
+    unsafe { std::slice::from_raw_parts_mut(map.as_ptr().add(offset), len) }
+}
+
+/// Hands the slot whose status word is at `offset` back to the kernel.
+fn give_to_kernel(map: &Mapping, offset: usize) {
+    // SAFETY: callers pass the status word of a slot of this ring (aligned, in bounds).
+    unsafe { status_word(map, offset) }.store(libc::TP_STATUS_KERNEL, Ordering::Release);
+}
+
+/// When a ring is dropped while its memory is still held elsewhere (packets lent to
+/// JavaScript), that memory turns to zeros rather than going away; see [`Mapping::detach`].
+fn drop_ring(map: &Arc<Mapping>) {
+    if Arc::strong_count(map) > 1 {
+        // Should it fail, the ring (and its socket) stays until the last holder lets go.
+        let _ = map.detach();
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct RingV3 {
-    map: Mapping,
+    map: Arc<Mapping>,
     block_size: usize,
     block_count: usize,
     current: usize,
+    /// Start of the block the last `lend` lent, still the user's.
+    lent: Option<usize>,
+    /// VLAN tags to put back into the block being lent: (offset in the block, tag).
+    tags: Vec<(usize, (u16, u16))>,
 }
 
 impl RingV3 {
     pub(crate) fn new(map: Mapping, block_size: usize, block_count: usize) -> Self {
-        RingV3 { map, block_size, block_count, current: 0 }
+        RingV3 { map: Arc::new(map), block_size, block_count, current: 0, lent: None, tags: Vec::new() }
+    }
+
+    /// Gives the block lent by the last `lend` back to the kernel.
+    fn give_back(&mut self) {
+        if let Some(base) = self.lent.take() {
+            give_to_kernel(&self.map, base + V3_STATUS);
+        }
     }
 
     /// Copies the packets of the current block if the kernel has retired it, gives the
     /// block back (TP_STATUS_KERNEL) and moves on. Returns (packets, malformed headers).
     fn read(&mut self, batch: &mut Batch, snaplen: u32) -> (usize, u64) {
+        self.give_back();
         let base = self.current * self.block_size;
         // SAFETY: block starts are page-aligned and the status word is inside the block.
         let status = unsafe { status_word(&self.map, base + V3_STATUS) };
@@ -92,30 +133,94 @@ impl RingV3 {
         self.current = (self.current + 1) % self.block_count;
         (count, malformed)
     }
+
+    /// Lends the packets of the current block if the kernel has retired it: their records
+    /// (offsets into the mapping) go to `meta`, and the block stays the user's until the
+    /// next read or lend. The block lent before goes back first.
+    fn lend(&mut self, meta: &mut Vec<u32>, snaplen: u32) -> (usize, u64) {
+        self.give_back();
+        let base = self.current * self.block_size;
+        // SAFETY: as in `read`.
+        let status = unsafe { status_word(&self.map, base + V3_STATUS) };
+        if status.load(Ordering::Acquire) & libc::TP_STATUS_USER == 0 {
+            return (0, 0);
+        }
+        let mut count = 0;
+        let mut malformed = 0;
+        self.tags.clear();
+        {
+            // SAFETY: as in `read`; the block stays the user's until `give_back`.
+            let block = unsafe { user_slice(&self.map, base, self.block_size) };
+            if let Some(header) = parse_block_header(block) {
+                for packet in BlockPackets::new(block, &header) {
+                    match packet {
+                        Ok((info, data)) => {
+                            let at = data.as_ptr() as usize - block.as_ptr() as usize;
+                            if let Some(tag) = push_lent(meta, base + at, data.len(), &info, snaplen) {
+                                self.tags.push((at, tag));
+                            }
+                            count += 1;
+                        }
+                        Err(_) => malformed += 1,
+                    }
+                }
+            }
+        }
+        if !self.tags.is_empty() {
+            // SAFETY: the block is still the user's and the walk's slice has ended.
+            let block = unsafe { user_slice_mut(&self.map, base, self.block_size) };
+            for &(at, tag) in &self.tags {
+                put_tag_back(block, at, tag);
+            }
+        }
+        self.lent = Some(base);
+        self.current = (self.current + 1) % self.block_count;
+        (count, malformed)
+    }
+}
+
+impl Drop for RingV3 {
+    fn drop(&mut self) {
+        drop_ring(&self.map);
+    }
 }
 
 #[derive(Debug)]
 pub(crate) struct RingV2 {
-    map: Mapping,
+    map: Arc<Mapping>,
     block_size: usize,
     frame_size: usize,
     frame_count: usize,
     current: usize,
+    /// First frame and number of frames the last `lend` lent, still the user's.
+    lent: (usize, usize),
 }
 
 impl RingV2 {
     pub(crate) fn new(map: Mapping, block_size: usize, frame_size: usize, frame_count: usize) -> Self {
-        RingV2 { map, block_size, frame_size, frame_count, current: 0 }
+        RingV2 { map: Arc::new(map), block_size, frame_size, frame_count, current: 0, lent: (0, 0) }
     }
 
+    fn offset(&self, index: usize) -> usize {
+        frame_offset(index % self.frame_count, self.block_size, self.frame_size)
+    }
+
+    /// Gives the frames lent by the last `lend` back to the kernel, in ring order.
+    fn give_back(&mut self) {
+        let (first, count) = std::mem::take(&mut self.lent);
+        for i in first..first + count {
+            give_to_kernel(&self.map, self.offset(i) + V2_STATUS);
+        }
+    }
 
     /// Copies the run of frames the kernel has filled, giving each back as it goes.
     fn read(&mut self, batch: &mut Batch, snaplen: u32) -> (usize, u64) {
+        self.give_back();
         let mut count = 0;
         let mut malformed = 0;
         let limit = self.frame_count.min(MAX_V2_BATCH);
         while count + (malformed as usize) < limit {
-            let offset = frame_offset(self.current, self.block_size, self.frame_size);
+            let offset = self.offset(self.current);
             // SAFETY: frames are 16-byte aligned inside the mapping; tp_status is first.
             let status = unsafe { status_word(&self.map, offset + V2_STATUS) };
             if status.load(Ordering::Acquire) & libc::TP_STATUS_USER == 0 {
@@ -137,6 +242,53 @@ impl RingV2 {
             self.current = (self.current + 1) % self.frame_count;
         }
         (count, malformed)
+    }
+
+    /// Lends the run of frames the kernel has filled: their records (offsets into the
+    /// mapping) go to `meta`, and the frames stay the user's until the next read or lend.
+    /// The frames lent before go back first.
+    fn lend(&mut self, meta: &mut Vec<u32>, snaplen: u32) -> (usize, u64) {
+        self.give_back();
+        let mut count = 0;
+        let mut malformed = 0;
+        let limit = self.frame_count.min(MAX_V2_BATCH);
+        let first = self.current;
+        while count + (malformed as usize) < limit {
+            let offset = self.offset(self.current);
+            // SAFETY: as in `read`.
+            let status = unsafe { status_word(&self.map, offset + V2_STATUS) };
+            if status.load(Ordering::Acquire) & libc::TP_STATUS_USER == 0 {
+                break;
+            }
+            let tag = {
+                // SAFETY: as in `read`; the frame stays the user's until `give_back`.
+                let frame = unsafe { user_slice(&self.map, offset, self.frame_size) };
+                match parse_v2_frame(frame) {
+                    Ok((info, data)) => {
+                        count += 1;
+                        let at = data.as_ptr() as usize - frame.as_ptr() as usize;
+                        push_lent(meta, offset + at, data.len(), &info, snaplen).map(|tag| (at, tag))
+                    }
+                    Err(_) => {
+                        malformed += 1;
+                        None
+                    }
+                }
+            };
+            if let Some((at, tag)) = tag {
+                // SAFETY: the frame is still the user's and the parse's slice has ended.
+                put_tag_back(unsafe { user_slice_mut(&self.map, offset, self.frame_size) }, at, tag);
+            }
+            self.current = (self.current + 1) % self.frame_count;
+        }
+        self.lent = (first, count + malformed as usize);
+        (count, malformed)
+    }
+}
+
+impl Drop for RingV2 {
+    fn drop(&mut self) {
+        drop_ring(&self.map);
     }
 }
 
@@ -251,6 +403,25 @@ impl Reader {
             Reader::V3(ring) => Ok(ring.read(batch, snaplen)),
             Reader::V2(ring) => Ok(ring.read(batch, snaplen)),
             Reader::Recv(r) => r.read(socket, batch, snaplen).map(|n| (n, 0)).map_err(|e| socket.error_from(e)),
+        }
+    }
+
+    /// Lends what is ready in place (rings only), appending its records to `meta`;
+    /// returns (packets, malformed).
+    pub(crate) fn lend(&mut self, meta: &mut Vec<u32>, snaplen: u32) -> Result<(usize, u64)> {
+        match self {
+            Reader::V3(ring) => Ok(ring.lend(meta, snaplen)),
+            Reader::V2(ring) => Ok(ring.lend(meta, snaplen)),
+            Reader::Recv(_) => Err(Error::Type("only a ring: capture lends packets in place; int: (recv()) copies them".into())),
+        }
+    }
+
+    /// The ring's memory, which lent packets' offsets count from.
+    pub(crate) fn memory(&self) -> Option<&Arc<Mapping>> {
+        match self {
+            Reader::V3(ring) => Some(&ring.map),
+            Reader::V2(ring) => Some(&ring.map),
+            Reader::Recv(_) => None,
         }
     }
 }

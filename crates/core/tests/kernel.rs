@@ -4,7 +4,7 @@
 mod common;
 
 use common::{frame, netns, A, B};
-use netring_core::{Batch, Capture, Method, PacketSocket, RxOptions};
+use netring_core::{Batch, Capture, Method, PacketSocket, RxOptions, FLAG_VLAN};
 
 fn sender(ns: &str) -> PacketSocket {
     let s = PacketSocket::open(B, Some(ns)).unwrap();
@@ -70,4 +70,77 @@ fn v2_ring_delivers_every_frame_in_order() {
 #[test]
 fn recv_delivers_every_frame_in_order() {
     round_trip("recv", RxOptions { method: Method::Recv, buffer_size: Some(16 << 20), ..Default::default() });
+}
+
+/// Every packet `lend` lends, as (bytes read from the ring's memory, wire length, VLAN
+/// word, flags), until `n` have come; each batch is read before the next lend.
+fn lend_n(capture: &mut Capture, n: usize) -> Vec<(Vec<u8>, u32, u32, u32)> {
+    use netring_core::{META_CAPLEN, META_FLAGS, META_LEN, META_OFFSET, META_STRIDE, META_VLAN};
+    let ring = capture.ring_memory().expect("a ring");
+    let mut got = Vec::new();
+    let mut meta = Vec::new();
+    while got.len() < n {
+        meta.clear();
+        if capture.lend(&mut meta).unwrap() == 0 {
+            assert!(capture.wait(5000).unwrap(), "no packet within 5 s; have {} of {n}", got.len());
+            continue;
+        }
+        for m in meta.chunks(META_STRIDE) {
+            let (at, caplen) = (m[META_OFFSET] as usize, m[META_CAPLEN] as usize);
+            assert!(at + caplen <= ring.len());
+            // SAFETY: the record is in bounds (above), and its slot is lent to us until the
+            // next lend.
+            let data = unsafe { std::slice::from_raw_parts(ring.as_ptr().add(at), caplen) };
+            got.push((data.to_vec(), m[META_LEN], m[META_VLAN], m[META_FLAGS]));
+        }
+    }
+    got
+}
+
+/// A ring lends the bytes `read` would copy, VLAN tags put back in place, with the same
+/// numbers; once the capture is gone, the memory it lent reads as zeros.
+fn lend_matches_read(name: &str, options: RxOptions) {
+    let Some(ns) = netns(name) else { return };
+    let options = RxOptions { netns: Some(ns.name.clone()), ..options };
+    let mut copied = Capture::open(A, &options).unwrap();
+    let mut lent = Capture::open(A, &options).unwrap();
+    let tx = sender(&ns.name);
+    let sent: Vec<Vec<u8>> = (0..1000u32)
+        .map(|i| {
+            let mut f = frame(i, 60 + (i as usize * 13 % 1400));
+            if i % 10 == 0 {
+                // An 802.1Q tag (VLAN 100 + i % 7), which the veth receive path takes off.
+                f.splice(12..12, [0x81, 0x00, 0x00, 100 + (i % 7) as u8]);
+            }
+            f
+        })
+        .collect();
+    for f in &sent {
+        assert_eq!(tx.send(f).unwrap(), f.len());
+    }
+    let copies = capture_n(&mut copied, sent.len());
+    let got = lend_n(&mut lent, sent.len());
+    assert_eq!(got.len(), sent.len());
+    for (i, ((data, len, vlan, flags), copy)) in got.iter().zip(copies.iter()).enumerate() {
+        assert_eq!((&data[..], *len), (&sent[i][..], sent[i].len() as u32), "{name}: packet {i}");
+        assert_eq!((&data[..], *len), (copy.data, copy.len), "{name}: packet {i} lent and copied");
+        let tag = if i % 10 == 0 { (FLAG_VLAN, 0x8100 << 16 | (100 + i as u32 % 7)) } else { (0, 0) };
+        assert_eq!((*flags, *vlan), tag, "{name}: packet {i}");
+    }
+    assert_eq!(lent.stats().unwrap().delivered, 1000);
+    let ring = lent.ring_memory().unwrap();
+    drop(lent);
+    // SAFETY: the Arc keeps the (now zero-filled) range mapped.
+    let memory = unsafe { std::slice::from_raw_parts(ring.as_ptr(), ring.len()) };
+    assert!(memory.iter().all(|&b| b == 0), "{name}: the ring's memory is zeros after the capture");
+}
+
+#[test]
+fn v3_ring_lends_what_it_would_copy() {
+    lend_matches_read("v3-lend", RxOptions::default());
+}
+
+#[test]
+fn v2_ring_lends_what_it_would_copy() {
+    lend_matches_read("v2-lend", RxOptions { version: Some(2), ..Default::default() });
 }

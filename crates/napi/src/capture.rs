@@ -6,7 +6,7 @@ use std::time::Duration;
 use napi::bindgen_prelude::{BufferSlice, PromiseRaw, Uint32ArraySlice};
 use napi::{Either, Env};
 use napi_derive::napi;
-use netring_core::{Batch, Capture, Stats};
+use netring_core::{Batch, Capture, Mapping, Stats};
 
 use crate::error::{closed, to_napi};
 use crate::filter::{filter, BpfInstruction};
@@ -49,6 +49,17 @@ impl<'env> NativeBatch<'env> {
             Err(e) => Err(to_napi(e)),
         }
     }
+}
+
+/// A Buffer over a ring's whole memory, which keeps it mapped while JavaScript holds it.
+fn ring_to_js<'env>(env: &Env, ring: Arc<Mapping>) -> napi::Result<BufferSlice<'env>> {
+    let (ptr, len) = (ring.as_ptr(), ring.len());
+    // SAFETY: the mapping stays mapped, readable and writable, for as long as an Arc to
+    // it lives (the capture, once closed, leaves zeros in its place: Mapping::detach), and
+    // the finalizer holds one. The kernel rewrites slots given back while JavaScript may
+    // still look at them, which is the contract of lent packets, not a memory-safety
+    // matter: JavaScript runs only between the calls in which Rust borrows the ring.
+    unsafe { BufferSlice::from_external(env, ptr, len, ring, |_, ring| drop(ring)) }
 }
 
 /// Running totals of a capture.
@@ -114,6 +125,33 @@ impl NativeCapture {
     pub fn read<'env>(&mut self, env: &'env Env) -> napi::Result<Option<NativeBatch<'env>>> {
         let capture = self.capture.as_mut().ok_or_else(closed)?;
         NativeBatch::read(env, &self.pool, |batch| capture.read(batch))
+    }
+
+    /// Lends what is ready in place (a `zeroCopy` capture): the packets' records, whose
+    /// offsets point into `ringMemory()`, or `null` when nothing is ready. Gives back to
+    /// the kernel what the previous call lent.
+    #[napi]
+    pub fn lend<'env>(&mut self, env: &'env Env) -> napi::Result<Option<Uint32ArraySlice<'env>>> {
+        let capture = self.capture.as_mut().ok_or_else(closed)?;
+        let mut meta = self.pool.meta();
+        match capture.lend(&mut meta) {
+            Ok(0) => {
+                self.pool.recycle_meta(meta);
+                Ok(None)
+            }
+            Ok(_) => self.pool.meta_to_js(env, meta).map(Some),
+            Err(e) => Err(to_napi(e)),
+        }
+    }
+
+    /// The ring's memory as one Buffer (`null` for int:), for the packets `lend()`
+    /// lends. Ask once: each Buffer counts as the whole ring in the garbage collector's
+    /// accounting of external memory. It keeps the memory mapped while held; once the
+    /// capture is closed that memory reads as zeros.
+    #[napi]
+    pub fn ring_memory<'env>(&self, env: &'env Env) -> napi::Result<Option<BufferSlice<'env>>> {
+        let capture = self.capture.as_ref().ok_or_else(closed)?;
+        capture.ring_memory().map(|ring| ring_to_js(env, ring)).transpose()
     }
 
     /// Resolves `true` when packets may be ready, `false` when the capture was closed;

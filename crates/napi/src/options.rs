@@ -59,6 +59,13 @@ pub struct CaptureOptions {
     /// (members receive through the group, so that is where it must be said), and every
     /// member must say the same. Default: none.
     pub fanout: Option<FanoutOptions>,
+    /// `ring:` only: read packets in place from the ring instead of copying them out.
+    /// A packet's `data` is then valid only until the iteration moves past its batch
+    /// (use it in the loop body that received it, or keep `packet.copy()`); reading it
+    /// later throws `ERR_NETRING_RELEASED`, and a `data` Buffer kept from before shows
+    /// whatever the kernel wrote since. The batch's ring slots stay out of the kernel's
+    /// reach until then, so a small TPACKET_V2 ring fills sooner. Default false.
+    pub zero_copy: Option<bool>,
 }
 
 /// An option given as a JavaScript number, as a u32.
@@ -95,6 +102,7 @@ impl CaptureOptions {
             buffer_size: integer("bufferSize", self.buffer_size)?,
             filter: self.filter.as_ref().map(filter).transpose()?,
             fanout: self.fanout.as_ref().map(FanoutOptions::to_core).transpose()?,
+            zero_copy: self.zero_copy.unwrap_or(false),
         })
     }
 }

@@ -75,22 +75,36 @@ impl BatchPool {
     /// Hands `batch` to JavaScript without copying: its vectors go back to the pool when
     /// the garbage collector frees the Buffer and the Uint32Array.
     pub fn to_js<'env>(&self, env: &Env, batch: Batch) -> napi::Result<(BufferSlice<'env>, Uint32ArraySlice<'env>)> {
-        let Batch { mut data, mut meta } = batch;
+        let Batch { mut data, meta } = batch;
         // External memory must be a real allocation, even for an empty batch.
         data.reserve(1);
-        meta.reserve(1);
-        let (data_ptr, data_len) = (data.as_mut_ptr(), data.len());
-        let (meta_ptr, meta_len) = (meta.as_mut_ptr(), meta.len());
-        let (data_pool, meta_pool) = (Arc::clone(&self.data), Arc::clone(&self.meta));
-        // SAFETY: each pointer is the heap memory of the Vec moved in as the finalizer's
+        let (ptr, len) = (data.as_mut_ptr(), data.len());
+        let pool = Arc::clone(&self.data);
+        // SAFETY: the pointer is the heap memory of the Vec moved in as the finalizer's
         // hint; moving a Vec does not move its heap memory, so the pointer stays valid and
-        // `len` elements long until the finalizer gives the Vec back (or frees it). The Vec
+        // `len` bytes long until the finalizer gives the Vec back (or frees it). The Vec
         // is not touched in between: JavaScript owns the bytes until then.
-        unsafe {
-            let buffer = BufferSlice::from_external(env, data_ptr, data_len, data, move |_, v| data_pool.give(v))?;
-            let numbers = Uint32ArraySlice::from_external(env, meta_ptr, meta_len, meta, move |_, v| meta_pool.give(v))?;
-            Ok((buffer, numbers))
-        }
+        let buffer = unsafe { BufferSlice::from_external(env, ptr, len, data, move |_, v| pool.give(v))? };
+        Ok((buffer, self.meta_to_js(env, meta)?))
+    }
+
+    /// An empty vector for the records of packets lent in place.
+    pub fn meta(&self) -> Vec<u32> {
+        self.meta.take()
+    }
+
+    /// Gives back a vector from [`BatchPool::meta`] that JavaScript never saw.
+    pub fn recycle_meta(&self, meta: Vec<u32>) {
+        self.meta.give(meta);
+    }
+
+    /// Hands `meta` to JavaScript without copying, back to the pool when it is freed.
+    pub fn meta_to_js<'env>(&self, env: &Env, mut meta: Vec<u32>) -> napi::Result<Uint32ArraySlice<'env>> {
+        meta.reserve(1);
+        let (ptr, len) = (meta.as_mut_ptr(), meta.len());
+        let pool = Arc::clone(&self.meta);
+        // SAFETY: as for the bytes in `to_js`.
+        unsafe { Uint32ArraySlice::from_external(env, ptr, len, meta, move |_, v| pool.give(v)) }
     }
 }
 
