@@ -99,39 +99,46 @@ impl RingV3 {
         }
     }
 
+    /// Start of the current block if the kernel has retired it.
+    fn ready(&self) -> Option<usize> {
+        let base = self.current * self.block_size;
+        // SAFETY: block starts are page-aligned and the status word is inside the block.
+        let status = unsafe { status_word(&self.map, base + V3_STATUS) };
+        (status.load(Ordering::Acquire) & libc::TP_STATUS_USER != 0).then_some(base)
+    }
+
+    /// Calls `each(offset in the block, info, bytes)` for every packet of the block at
+    /// `base`, which `ready` returned; returns (packets, malformed headers).
+    fn walk(&self, base: usize, mut each: impl FnMut(usize, &PacketInfo, &[u8])) -> (usize, u64) {
+        let mut count = 0;
+        let mut malformed = 0;
+        // SAFETY: the block is inside the mapping and `ready` read TP_STATUS_USER with
+        // Acquire, so the kernel has finished writing it and will not touch it until it is
+        // given back (a Release store), which happens after this slice has ended.
+        let block = unsafe { user_slice(&self.map, base, self.block_size) };
+        if let Some(header) = parse_block_header(block) {
+            for packet in BlockPackets::new(block, &header) {
+                match packet {
+                    Ok((info, data)) => {
+                        each(data.as_ptr() as usize - block.as_ptr() as usize, &info, data);
+                        count += 1;
+                    }
+                    Err(_) => malformed += 1,
+                }
+            }
+        }
+        (count, malformed)
+    }
+
     /// Copies the packets of the current block if the kernel has retired it, gives the
     /// block back (TP_STATUS_KERNEL) and moves on. Returns (packets, malformed headers).
     fn read(&mut self, batch: &mut Batch, snaplen: u32) -> (usize, u64) {
         self.give_back();
-        let base = self.current * self.block_size;
-        // SAFETY: block starts are page-aligned and the status word is inside the block.
-        let status = unsafe { status_word(&self.map, base + V3_STATUS) };
-        if status.load(Ordering::Acquire) & libc::TP_STATUS_USER == 0 {
-            return (0, 0);
-        }
-        let mut count = 0;
-        let mut malformed = 0;
-        {
-            // SAFETY: the block is inside the mapping and TP_STATUS_USER was read with
-            // Acquire, so the kernel has finished writing it and will not touch it until
-            // the Release store below; the slice is dropped before that store.
-            let block = unsafe { user_slice(&self.map, base, self.block_size) };
-            if let Some(header) = parse_block_header(block) {
-                batch.data.reserve((header.blk_len as usize).min(self.block_size));
-                for packet in BlockPackets::new(block, &header) {
-                    match packet {
-                        Ok((info, data)) => {
-                            batch.push(&info, data, snaplen);
-                            count += 1;
-                        }
-                        Err(_) => malformed += 1,
-                    }
-                }
-            }
-        }
-        status.store(libc::TP_STATUS_KERNEL, Ordering::Release);
+        let Some(base) = self.ready() else { return (0, 0) };
+        let counts = self.walk(base, |_, info, data| batch.push(info, data, snaplen));
+        give_to_kernel(&self.map, base + V3_STATUS);
         self.current = (self.current + 1) % self.block_count;
-        (count, malformed)
+        counts
     }
 
     /// Lends the packets of the current block if the kernel has retired it: their records
@@ -139,43 +146,25 @@ impl RingV3 {
     /// next read or lend. The block lent before goes back first.
     fn lend(&mut self, meta: &mut Vec<u32>, snaplen: u32) -> (usize, u64) {
         self.give_back();
-        let base = self.current * self.block_size;
-        // SAFETY: as in `read`.
-        let status = unsafe { status_word(&self.map, base + V3_STATUS) };
-        if status.load(Ordering::Acquire) & libc::TP_STATUS_USER == 0 {
-            return (0, 0);
-        }
-        let mut count = 0;
-        let mut malformed = 0;
-        self.tags.clear();
-        {
-            // SAFETY: as in `read`; the block stays the user's until `give_back`.
-            let block = unsafe { user_slice(&self.map, base, self.block_size) };
-            if let Some(header) = parse_block_header(block) {
-                for packet in BlockPackets::new(block, &header) {
-                    match packet {
-                        Ok((info, data)) => {
-                            let at = data.as_ptr() as usize - block.as_ptr() as usize;
-                            if let Some(tag) = push_lent(meta, base + at, data.len(), &info, snaplen) {
-                                self.tags.push((at, tag));
-                            }
-                            count += 1;
-                        }
-                        Err(_) => malformed += 1,
-                    }
-                }
+        let Some(base) = self.ready() else { return (0, 0) };
+        let mut tags = std::mem::take(&mut self.tags);
+        tags.clear();
+        let counts = self.walk(base, |at, info, data| {
+            if let Some(tag) = push_lent(meta, base + at, data.len(), info, snaplen) {
+                tags.push((at, tag));
             }
-        }
-        if !self.tags.is_empty() {
+        });
+        if !tags.is_empty() {
             // SAFETY: the block is still the user's and the walk's slice has ended.
             let block = unsafe { user_slice_mut(&self.map, base, self.block_size) };
-            for &(at, tag) in &self.tags {
+            for &(at, tag) in &tags {
                 put_tag_back(block, at, tag);
             }
         }
+        self.tags = tags;
         self.lent = Some(base);
         self.current = (self.current + 1) % self.block_count;
-        (count, malformed)
+        counts
     }
 }
 
@@ -213,6 +202,29 @@ impl RingV2 {
         }
     }
 
+    /// Offset of the current frame if the kernel has filled it.
+    fn ready(&self) -> Option<usize> {
+        let offset = self.offset(self.current);
+        // SAFETY: frames are 16-byte aligned inside the mapping; tp_status is first.
+        let status = unsafe { status_word(&self.map, offset + V2_STATUS) };
+        (status.load(Ordering::Acquire) & libc::TP_STATUS_USER != 0).then_some(offset)
+    }
+
+    /// Calls `each(offset in the frame, info, bytes)` for the frame at `offset`, which
+    /// `ready` returned; false when its header is malformed.
+    fn visit(&self, offset: usize, each: impl FnOnce(usize, &PacketInfo, &[u8])) -> bool {
+        // SAFETY: as for a V3 block: the frame is the user's from the Acquire load in
+        // `ready` until it is given back, and the slice ends with this call, before that.
+        let frame = unsafe { user_slice(&self.map, offset, self.frame_size) };
+        match parse_v2_frame(frame) {
+            Ok((info, data)) => {
+                each(data.as_ptr() as usize - frame.as_ptr() as usize, &info, data);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     /// Copies the run of frames the kernel has filled, giving each back as it goes.
     fn read(&mut self, batch: &mut Batch, snaplen: u32) -> (usize, u64) {
         self.give_back();
@@ -220,25 +232,13 @@ impl RingV2 {
         let mut malformed = 0;
         let limit = self.frame_count.min(MAX_V2_BATCH);
         while count + (malformed as usize) < limit {
-            let offset = self.offset(self.current);
-            // SAFETY: frames are 16-byte aligned inside the mapping; tp_status is first.
-            let status = unsafe { status_word(&self.map, offset + V2_STATUS) };
-            if status.load(Ordering::Acquire) & libc::TP_STATUS_USER == 0 {
-                break;
+            let Some(offset) = self.ready() else { break };
+            if self.visit(offset, |_, info, data| batch.push(info, data, snaplen)) {
+                count += 1;
+            } else {
+                malformed += 1;
             }
-            {
-                // SAFETY: as for a V3 block: the frame is the user's from the Acquire load
-                // until the Release store below, and the slice ends before that store.
-                let frame = unsafe { user_slice(&self.map, offset, self.frame_size) };
-                match parse_v2_frame(frame) {
-                    Ok((info, data)) => {
-                        batch.push(&info, data, snaplen);
-                        count += 1;
-                    }
-                    Err(_) => malformed += 1,
-                }
-            }
-            status.store(libc::TP_STATUS_KERNEL, Ordering::Release);
+            give_to_kernel(&self.map, offset + V2_STATUS);
             self.current = (self.current + 1) % self.frame_count;
         }
         (count, malformed)
@@ -254,27 +254,15 @@ impl RingV2 {
         let limit = self.frame_count.min(MAX_V2_BATCH);
         let first = self.current;
         while count + (malformed as usize) < limit {
-            let offset = self.offset(self.current);
-            // SAFETY: as in `read`.
-            let status = unsafe { status_word(&self.map, offset + V2_STATUS) };
-            if status.load(Ordering::Acquire) & libc::TP_STATUS_USER == 0 {
-                break;
+            let Some(offset) = self.ready() else { break };
+            let mut tag = None;
+            if self.visit(offset, |at, info, data| {
+                tag = push_lent(meta, offset + at, data.len(), info, snaplen).map(|tag| (at, tag));
+            }) {
+                count += 1;
+            } else {
+                malformed += 1;
             }
-            let tag = {
-                // SAFETY: as in `read`; the frame stays the user's until `give_back`.
-                let frame = unsafe { user_slice(&self.map, offset, self.frame_size) };
-                match parse_v2_frame(frame) {
-                    Ok((info, data)) => {
-                        count += 1;
-                        let at = data.as_ptr() as usize - frame.as_ptr() as usize;
-                        push_lent(meta, offset + at, data.len(), &info, snaplen).map(|tag| (at, tag))
-                    }
-                    Err(_) => {
-                        malformed += 1;
-                        None
-                    }
-                }
-            };
             if let Some((at, tag)) = tag {
                 // SAFETY: the frame is still the user's and the parse's slice has ended.
                 put_tag_back(unsafe { user_slice_mut(&self.map, offset, self.frame_size) }, at, tag);
