@@ -221,10 +221,15 @@ const lossPct = (r: Run): number => pct(r.dropped + Math.max(0, r.vanished), r.s
 const fmt = (n: number): string => Math.round(n).toLocaleString('en')
 const m = (row: Row, f: (r: Run) => number): number => median(row.runs.map(f))
 
-/** CPU per packet of `row` over that of `peer` in the same test, generator and x. */
+/** CPU per packet of `row` over that of `peer` in the same test, generator and x: the
+ * ratio of the medians, then the lowest and highest ratio within one round. */
 function ratio(rows: Row[], row: Row, peer: string): string {
   const p = rows.find((r) => r.generator === row.generator && r.x === row.x && r.reader === peer)
-  return p === undefined ? '' : (m(row, (r) => r.cpuPerPacketNs) / m(p, (r) => r.cpuPerPacketNs)).toFixed(2)
+  if (p === undefined) return ''
+  const medians = m(row, (r) => r.cpuPerPacketNs) / m(p, (r) => r.cpuPerPacketNs)
+  if (p === row || row.runs.length < 2) return medians.toFixed(2)
+  const perRound = row.runs.map((r, i) => r.cpuPerPacketNs / p.runs[i].cpuPerPacketNs)
+  return `${medians.toFixed(2)} (${Math.min(...perRound).toFixed(2)}–${Math.max(...perRound).toFixed(2)})`
 }
 
 function summary(rows: Row[], xName: string, peers: boolean): string {
@@ -513,7 +518,7 @@ async function main(): Promise<void> {
   const md = [
     '## The study: recv() vs ring, frame sizes, ring sizes',
     '',
-    `Generator at its maximum rate on CPU ${GENERATOR_CPU}; reader on CPU ${READER_CPU}; ${rounds} round(s) of ${seconds} s, interleaved; medians. Frame sizes count the 4-byte FCS, as the seed's did (a 64-byte frame is 60 bytes captured). Loss = kernel drops + vanished (sent − received − dropped), as a share of sent. CPU/packet = the reader's own user + system time per packet received (tcpdump's read from /proc; \`netring stats\` counts from its start, so its process start-up is not in it). System CPU = all CPUs' busy share over the middle half of the run. × tcpdump / × node_pcap: CPU per packet over the peer's, same generator and size, same go.`,
+    `Generator at its maximum rate on CPU ${GENERATOR_CPU}; reader on CPU ${READER_CPU}; ${rounds} round(s) of ${seconds} s, interleaved; medians. Frame sizes count the 4-byte FCS, as the seed's did (a 64-byte frame is 60 bytes captured). Loss = kernel drops + vanished (sent − received − dropped), as a share of sent. CPU/packet = the reader's own user + system time per packet received (tcpdump's read from /proc; \`netring stats\` counts from its start, so its process start-up is not in it). System CPU = all CPUs' busy share over the middle half of the run. × tcpdump / × node_pcap: CPU per packet over the peer's, same generator and size, same go: the ratio of the medians, and in brackets the lowest and highest ratio of two runs in the same round.`,
     '',
     ...sections,
     `Machine: ${Object.entries(info).map(([k, v]) => `${k} ${v}`).join('; ')}.`,
