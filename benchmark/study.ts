@@ -42,7 +42,7 @@ const { values } = parseArgs({
   },
 })
 const quick = values.quick === true
-const rounds = Number(values.rounds ?? (quick ? 1 : 3))
+const rounds = Number(values.rounds ?? (quick ? 1 : 5))
 const seconds = Number(values.seconds ?? (quick ? 2 : 5))
 const tests = values.test?.split(',') ?? TESTS
 for (const t of tests) if (!TESTS.includes(t)) throw new Error(`--test ${t}: known tests are ${TESTS.join(', ')}`)
