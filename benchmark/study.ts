@@ -67,11 +67,16 @@ interface Reader {
   parse(out: string, cpuUs: number): Report
 }
 
-/** A reader that prints one JSON line (rx-reader.ts, node-pcap/reader.js). */
-const jsonReport = (name: string) => (out: string): Report => {
+/** The one JSON line a reader printed (rx-reader.ts, node-pcap/reader.js, drain). */
+function jsonLine<T>(out: string, name: string): T {
   const line = out.split('\n').find((l) => l.startsWith('{'))
   if (line === undefined) throw new Error(`${name} printed no result: ${out}`)
-  const r = JSON.parse(line) as Report & { packets: number }
+  return JSON.parse(line) as T
+}
+
+/** A reader that prints one JSON line. */
+const jsonReport = (name: string) => (out: string): Report => {
+  const r = jsonLine<Report & { packets: number }>(out, name)
   return { ...r, received: r.packets }
 }
 
@@ -433,10 +438,7 @@ async function drainOnce(ns: string, cmd: string[], size: number, count: number)
     const exited = new Promise((resolve) => child.once('exit', resolve))
     process.kill(child.pid!, 'SIGUSR1')
     await exited
-    const line = text().split('\n').find((l) => l.startsWith('{'))
-    if (line === undefined) throw new Error(`drain reader printed no result: ${text()}`)
-    const r = JSON.parse(line) as Omit<Drain, 'sent'>
-    return { ...r, sent }
+    return { ...jsonLine<Omit<Drain, 'sent'>>(text(), 'drain reader'), sent }
   } finally {
     await stop(child)
   }
