@@ -12,7 +12,7 @@ import { runInNewContext } from 'node:vm'
 import { join } from 'node:path'
 import test from 'ava'
 
-import { open, openRing, type Capture, type CaptureOptions, type Packet } from '..'
+import { open, openRing, type Capture, type CaptureOptions, type Packet } from 'netring'
 import { A, B, frame, privileged, sendFrom, seqOf, type Netns } from './helpers/netns'
 
 /** Collects `count` packets from `capture`, then closes it. A `zeroCopy` capture's

@@ -3,10 +3,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
-import { open, type Packet } from '..'
+import { open, type Packet } from 'netring'
 import { A, B, frame, privileged, sendFrom, seqOf } from './helpers/netns'
 
-const CLI = join(__dirname, '..', 'cli.js')
+const CLI = join(__dirname, '..', 'dist', 'src', 'cli.js')
 const dir = mkdtempSync(join(tmpdir(), 'netring-cli-'))
 
 interface Run {

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import test from 'ava'
 
-import { open, openFanout, openRing, type Capture, type CaptureOptions, type FanoutGroup, type FanoutMode } from '..'
+import { open, openFanout, openRing, type Capture, type CaptureOptions, type FanoutGroup, type FanoutMode } from 'netring'
 import { flowKey, interleave, ipv4SeqOf, type Flow, type Sent } from './helpers/ipv4'
 import { A, B, privileged, sendFrom } from './helpers/netns'
 

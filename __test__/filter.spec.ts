@@ -9,7 +9,7 @@ import { once } from 'node:events'
 import { join } from 'node:path'
 import test from 'ava'
 
-import { compileFilter, open, openRing, type BpfInstruction, type Capture, type CaptureOptions } from '..'
+import { compileFilter, open, openRing, type BpfInstruction, type Capture, type CaptureOptions } from 'netring'
 import { interleave, ipv4SeqOf, type Flow, type Sent } from './helpers/ipv4'
 import { A, B, frame, privileged, sendFrom } from './helpers/netns'
 

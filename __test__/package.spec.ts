@@ -23,7 +23,7 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
 }
 const platforms = pkg.napi.targets.map((triple) => parseTriple(triple).platformArchABI)
 /** The platform package this machine installs and the test packs: linux-x64-gnu here. */
-const here = require(join(root, 'loader.js')).currentPlatform() as string
+const here = require(join(root, 'dist', 'src', 'loader.js')).currentPlatform() as string
 
 /** No GLIBC_ symbol version above this: the sysroot of napi-rs's cross toolchain (CentOS 7). */
 const GLIBC_FLOOR = '2.17'
@@ -87,7 +87,7 @@ function install(): Installed {
   const platform = join(stage, `${pkg.name}-${here}`)
   cpSync(join(root, 'npm', here), platform, { recursive: true })
   const node = `${pkg.napi.binaryName}.${here}.node`
-  cpSync(join(root, node), join(platform, node))
+  cpSync(join(root, 'dist', node), join(platform, node))
 
   const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', tmp, main, platform], { cwd: tmp })) as Array<{
     name: string
@@ -129,7 +129,7 @@ function versionOrder(a: string, b: string): number {
 }
 
 test('napi.targets, the loader and npm/ name the same platform packages', (t) => {
-  t.deepEqual(require(join(root, 'loader.js')).SUPPORTED_PLATFORMS, platforms)
+  t.deepEqual(require(join(root, 'dist', 'src', 'loader.js')).SUPPORTED_PLATFORMS, platforms)
   t.deepEqual(readdirSync(join(root, 'npm')).sort(), [...platforms].sort())
   for (const target of pkg.napi.targets) {
     const { platformArchABI, arch, abi } = parseTriple(target)
@@ -144,8 +144,8 @@ test('napi.targets, the loader and npm/ name the same platform packages', (t) =>
 test('the tarballs hold what users need: no sources, tests, target/ or stray binaries', (t) => {
   const { tarballs } = setup()
   const main = tarballs[pkg.name]
-  t.true(main.includes('index.js') && main.includes('index.d.ts') && main.includes('binding.js'), main.join())
-  for (const file of main) t.regex(file, /^(package\.json|README\.md|LICENSE|[\w-]+\.js|[\w-]+\.d\.ts)$/, `${pkg.name} packs ${file}`)
+  t.true(main.includes('dist/index.js') && main.includes('dist/index.d.ts') && main.includes('dist/binding.js'), main.join())
+  for (const file of main) t.regex(file, /^(package\.json|README\.md|LICENSE|dist\/(src\/)?[\w-]+\.(js|d\.ts))$/, `${pkg.name} packs ${file}`)
   t.deepEqual(tarballs[`${pkg.name}-${here}`], ['README.md', `${pkg.napi.binaryName}.${here}.node`, 'package.json'])
 })
 

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
-import { open, openTx, record, type Packet } from '..'
+import { open, openTx, record, type Packet } from 'netring'
 import { A, B, frame, privileged, seqOf, type Netns } from './helpers/netns'
 
 const dir = mkdtempSync(join(tmpdir(), 'netring-pcapfile-'))

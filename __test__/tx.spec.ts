@@ -4,7 +4,7 @@
  */
 import test from 'ava'
 
-import { openRing, openTx, type Capture, type TxOptions } from '..'
+import { openRing, openTx, type Capture, type TxOptions } from 'netring'
 import { A, B, frame, privileged, seqOf, type Netns } from './helpers/netns'
 
 /** Counts what arrives on A until `count` or close; checks every frame as it comes. */
@@ -107,12 +107,29 @@ privileged('close() right after a burst still delivers every frame', async (t, n
 })
 
 privileged('a rate limit paces frames without dropping any', async (t, ns) => {
+  const rate = 1000
   const capture = openRing(A, { netns: ns.name })
-  const tx = openTx(B, { netns: ns.name, rate: 2000 })
-  const arrived = receive(capture, 100, (data, i) => t.is(seqOf(data), i))
+  const tx = openTx(B, { netns: ns.name, rate })
+  const stamps: bigint[] = []
+  const arrived = (async () => {
+    for await (const packet of capture) {
+      t.is(seqOf(packet.data), stamps.length)
+      stamps.push(packet.timestamp)
+      if (stamps.length === 100) break
+    }
+  })()
   await tx.sendBatch(Array.from({ length: 100 }, (_, i) => frame(i)))
   await tx.close()
-  t.is(await arrived, 100)
+  await arrived
+  t.is(stamps.length, 100)
+  // The pacer queues frame i no sooner than i / rate after frame 0, so the kernel's
+  // receive timestamps can only be further apart (unpaced, 100 frames arrive within a
+  // fraction of a millisecond). SLACK frames allow for frame 0 leaving late.
+  const SLACK = 30
+  for (let i = SLACK; i < stamps.length; i++) {
+    const gap = Number(stamps[i] - stamps[0]) / 1e9
+    t.true(gap >= (i - SLACK) / rate, `frame ${i} arrived ${gap * 1000} ms after frame 0: more than ${rate} frames/s`)
+  }
 })
 
 privileged('bad frames are RangeErrors naming both lengths, and nothing is sent', async (t, ns) => {

@@ -12,7 +12,7 @@
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 
-import { open, type CaptureOptions } from '..'
+import { open, type CaptureOptions } from 'netring'
 
 type Options = CaptureOptions & { eventLoop?: boolean }
 const [mode, json = '{}', task = 'run'] = process.argv.slice(2)

@@ -111,7 +111,7 @@ const nodePcap: Reader = { name: 'node_pcap', cmd: [process.execPath, NODE_PCAP,
 function netringStatsOf(uri: string, args: string[] = []): Reader {
   return {
     name: 'netring stats',
-    cmd: [process.execPath, join(ROOT, 'cli.js'), 'stats', uri, ...args],
+    cmd: [process.execPath, join(ROOT, 'dist', 'src', 'cli.js'), 'stats', uri, ...args],
     parse: (out) => ({
       received: field(out, /^packets\s+(\d+)/m),
       dropped: field(out, /^dropped\s+(\d+)/m),

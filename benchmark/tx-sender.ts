@@ -5,7 +5,7 @@
  *
  *   node --import tsx benchmark/tx-sender.ts ring-batch|ring-send|int-batch|int-send [SIZE]
  */
-import { openTx } from '..'
+import { openTx } from 'netring'
 
 const [mode, size = '64'] = process.argv.slice(2)
 const [scheme, style] = mode?.split('-') ?? []

@@ -10,7 +10,7 @@
  */
 import { parseArgs } from 'node:util'
 
-import { openRing, openTx } from '..'
+import { openRing, openTx } from 'netring'
 import { runInNetns, type Netns } from './netns'
 
 const { values } = parseArgs({

@@ -14,7 +14,7 @@
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 
-import { openFanout, openTx, type FanoutMode } from '..'
+import { openFanout, openTx, type FanoutMode } from 'netring'
 import { runInNetns, type Netns } from './netns'
 
 const MODES: readonly FanoutMode[] = ['hash', 'lb', 'cpu', 'rollover', 'random', 'queue']

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import test, { type ExecutionContext } from 'ava'
 
-import { openTx } from '../..'
+import { openTx } from 'netring'
 import { B, makeNetns as makeVethNamespace, removeNetns } from '../../examples/netns'
 
 export { A, B } from '../../examples/netns'

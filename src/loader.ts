@@ -44,4 +44,4 @@ if (!process.env.NAPI_RS_NATIVE_LIBRARY_PATH) {
 }
 
 // Compiled to CommonJS, this require runs after the check above.
-export * from './binding'
+export * from '../binding'

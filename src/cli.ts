@@ -8,7 +8,10 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 
-import { open, openTx, record, type RecordProgress } from './index'
+import { open } from './capture'
+import type { RecordProgress } from './native'
+import { record } from './record'
+import { openTx } from './sender'
 
 const USAGE: Record<string, string> = {
   stats: 'usage: netring stats <uri> [-c COUNT] [-t SECONDS] [-f FILTER] [--snaplen N] [RING OPTIONS] [--netns NAME]',

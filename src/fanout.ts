@@ -12,7 +12,10 @@ import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Worker, isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads'
 
-import { open, type Capture, type CaptureOptions, type CaptureStats, type FanoutMode, type FanoutOptions, type Packet } from './index'
+import { open, type Capture } from './capture'
+import type { CaptureStats, FanoutOptions } from './native'
+import type { CaptureOptions, FanoutMode } from './options'
+import type { Packet } from './packet'
 
 /** What a handler's default export receives with each packet. */
 export interface FanoutContext {

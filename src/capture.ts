@@ -1,0 +1,208 @@
+/** Capture: `Capture` over a ring, a recv() socket or a file, with `openRing()` and `open()`. */
+import { call, closedError, fromNative } from './errors'
+import { FileSource } from './file'
+import { NativeCapture, RECORD, type BpfInstruction, type CaptureStats, type NativeBatch } from './native'
+import { CAPTURE_OPTIONS, checkFilter, checkOptions, type CaptureOptions, type Filter } from './options'
+import { Batch, Lease, Packet } from './packet'
+import { Turn } from './turn'
+import { parseUri, type Scheme } from './uri'
+
+/**
+ * A capture on one interface. Iterate it with `for await` (one packet at a time) or
+ * `batches()` (one ring block at a time); `break`, `return` or `close()` ends it.
+ */
+export class Capture implements AsyncIterable<Packet> {
+  /** The URI it was opened with, e.g. `ring:eth1`. */
+  readonly uri: string
+  readonly interface: string
+  readonly scheme: Scheme
+  readonly #native: NativeCapture | FileSource
+  readonly #signal: AbortSignal | undefined
+  readonly #onAbort = (): void => this.close()
+  #closed = false
+  #error: unknown
+  readonly #turn = new Turn()
+  /** With `zeroCopy`: the ring's memory (until close), and the hold of the batch read
+   * last, released by the next read. */
+  #ring: Buffer | undefined
+  #lease: Lease | undefined
+
+  /** @internal use `openRing()` or `open()` */
+  constructor(scheme: Scheme, iface: string, options?: CaptureOptions) {
+    if (typeof iface !== 'string') throw new TypeError(`interface must be a string, got ${typeof iface}`)
+    checkOptions(options, CAPTURE_OPTIONS)
+    const { signal, ...native } = options ?? {}
+    signal?.throwIfAborted()
+    if (scheme === 'pcapfile' && Object.keys(native).length > 0) {
+      throw new TypeError(`a pcapfile: capture takes no options but signal; got ${Object.keys(native).join(', ')}`)
+    }
+    this.#native = call(() => (scheme === 'pcapfile' ? new FileSource(iface) : new NativeCapture(iface, scheme, native)))
+    this.uri = `${scheme}:${iface}`
+    this.interface = iface
+    this.scheme = scheme
+    if (native.zeroCopy === true) this.#ring = (this.#native as NativeCapture).ringMemory() ?? undefined
+    this.#signal = signal
+    signal?.addEventListener('abort', this.#onAbort, { once: true })
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /** The PACKET_FANOUT group this capture joined (the kernel's pick when `fanout.group`
+   * was left out), or `undefined`. */
+  get fanoutGroup(): number | undefined {
+    return this.#native.fanoutGroup ?? undefined
+  }
+
+  /**
+   * Replaces the filter on the live capture; `null` removes it. The kernel swaps
+   * programs atomically (SO_ATTACH_FILTER), so every packet meets one filter or the
+   * other; packets already in the ring passed the old one and are still delivered.
+   * Throws, leaving the old filter in place, when the new one is invalid.
+   */
+  setFilter(filter: Filter | null): void {
+    this.#checkOpen()
+    if (filter !== null) checkFilter(filter, 'filter')
+    call(() => this.#native.setFilter(filter as string | BpfInstruction[] | null))
+  }
+
+  /**
+   * Running totals since open. `received` counts packets the kernel put in the ring or
+   * queue, `dropped` those it could not (the ring was full); every packet that reached
+   * the socket is in one of the two. With a filter, both count only packets it accepted.
+   * Still answers after `close()`.
+   */
+  stats(): CaptureStats {
+    return call(() => this.#native.stats())
+  }
+
+  /** Stops the capture: pending iterations finish, the ring is unmapped and the socket
+   * closed. Packets already delivered stay valid. Idempotent. */
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#signal?.removeEventListener('abort', this.#onAbort)
+    this.#release()
+    this.#ring = undefined // packets still holding it keep it mapped, as zeros
+    this.#native.close()
+  }
+
+  /** Ends the hold of the batch read last (zeroCopy); the native side gives its slots back. */
+  #release(): void {
+    if (this.#lease === undefined) return
+    this.#lease.released = true
+    this.#lease = undefined
+  }
+
+  /** The next batch, waiting for the kernel when nothing is ready; `undefined` once closed. */
+  async #nextBatch(): Promise<NativeBatch | undefined> {
+    for (;;) {
+      if (this.#closed) {
+        if (this.#signal?.aborted) throw this.#signal.reason
+        if (this.#error !== undefined) throw this.#error
+        return undefined
+      }
+      let native: NativeBatch | null
+      this.#release()
+      try {
+        native = this.#ring === undefined ? this.#native.read() : this.#lend(this.#ring)
+      } catch (error) {
+        // int: reports the interface's removal from recv(), after the packets before it.
+        this.#error ??= fromNative(error)
+        this.close()
+        continue
+      }
+      if (native !== null) {
+        if (this.#ring !== undefined) this.#lease = new Lease()
+        await this.#turn.yield()
+        return native
+      }
+      try {
+        // false: closed, or a file's end.
+        if (!(await this.#native.wait())) this.close()
+        this.#turn.reset()
+      } catch (error) {
+        // The interface went down or was removed: what was in the ring has been read.
+        this.#error ??= fromNative(error)
+        this.close()
+      }
+    }
+  }
+
+  /** A zeroCopy read: the records of the packets lent in place in `ring`. */
+  #lend(ring: Buffer): NativeBatch | null {
+    const meta = (this.#native as NativeCapture).lend()
+    return meta === null ? null : { data: ring, meta }
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw closedError(`capture ${this.uri}`)
+  }
+
+  /** Batches as the kernel hands them over: one per V3 block or wake-up. */
+  batches(): AsyncIterableIterator<Batch> {
+    this.#checkOpen()
+    const iterator: AsyncIterableIterator<Batch> = {
+      next: async () => {
+        const batch = await this.#nextBatch()
+        return batch === undefined ? { done: true, value: undefined } : { done: false, value: new Batch(batch, this.#lease) }
+      },
+      return: async () => {
+        this.close()
+        return { done: true, value: undefined }
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    }
+    return iterator
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<Packet> {
+    this.#checkOpen()
+    let buffer: Buffer | undefined
+    let meta: Uint32Array | undefined
+    let lease: Lease | undefined
+    let at = 0
+    const nextBatch = async (): Promise<IteratorResult<Packet>> => {
+      const batch = await this.#nextBatch()
+      if (batch === undefined) return { done: true, value: undefined }
+      buffer = batch.data
+      meta = batch.meta
+      lease = this.#lease
+      at = RECORD
+      return { done: false, value: new Packet(buffer, meta, 0, lease) }
+    }
+    const iterator: AsyncIterableIterator<Packet> = {
+      // Per packet this is the whole cost of the iteration: an async function and a
+      // generator here cost about 40 ns more per packet. Batches are never empty.
+      next: () => {
+        if (meta !== undefined && at < meta.length) {
+          const packet = new Packet(buffer!, meta, at, lease)
+          at += RECORD
+          return Promise.resolve({ done: false, value: packet })
+        }
+        return nextBatch()
+      },
+      return: async () => {
+        this.close()
+        return { done: true, value: undefined }
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    }
+    return iterator
+  }
+}
+
+/** Captures on `iface` through a PACKET_MMAP ring (TPACKET_V3 unless `version: 2`). */
+export function openRing(iface: string, options?: CaptureOptions): Capture {
+  return new Capture('ring', iface, options)
+}
+
+/**
+ * Opens a libtrace-style URI: `ring:IFACE` (PACKET_MMAP ring) or `int:IFACE` (recv() on a
+ * plain AF_PACKET socket, for comparison and for kernels without rings).
+ */
+export function open(uri: string, options?: CaptureOptions): Capture {
+  const [scheme, iface] = parseUri(uri)
+  return new Capture(scheme, iface, options)
+}

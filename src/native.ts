@@ -1,0 +1,25 @@
+/**
+ * The native binding as the rest of the TypeScript sees it: the classes napi generates
+ * (through `loader.ts`, which checks the platform first) and the layout of the packet
+ * records the core writes into `NativeBatch.meta` (crates/core/src/batch.rs).
+ */
+import { META_STRIDE } from './loader'
+
+export * from './loader'
+
+// Indexes into a packet's record in NativeBatch.meta.
+export const OFFSET = 0
+export const CAPLEN = 1
+export const LEN = 2
+export const SEC = 3
+export const NSEC = 4
+export const IFINDEX = 5
+export const PKTTYPE = 6
+export const VLAN = 7
+export const FLAGS = 8
+export const FLAG_VLAN = 1
+/** Fields per packet record. */
+export const RECORD = 9
+if (META_STRIDE !== RECORD) {
+  throw new Error(`netring: the native binding's packet record has ${META_STRIDE} fields, this native.ts reads ${RECORD}`)
+}

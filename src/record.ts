@@ -1,0 +1,29 @@
+/** Native recording: counting and writing to a file with no packet crossing into JavaScript. */
+import { call } from './errors'
+import { NativeRecorder, type RecordOptions, type RecordProgress } from './native'
+import type { CaptureOptions } from './options'
+import { parseUri } from './uri'
+
+/**
+ * Counts, and with `write` saves to a pcap/pcapng file, the packets of `uri` (`ring:`,
+ * `int:` or `pcapfile:`) on a native thread: no packet crosses into JavaScript. Capture and
+ * output file are opened before this returns, so their errors throw here. Poll
+ * `progress()`; `stop()` ends it and returns the totals (or throws what ended it).
+ */
+export function record(uri: string, options?: Omit<CaptureOptions, 'signal'> & RecordOptions): Recorder {
+  const [scheme, target] = parseUri(uri)
+  const { write, format, count, countFilters, ...capture } = options ?? {}
+  const native = call(() => new NativeRecorder(target, scheme, capture, { write, format, count, countFilters }))
+  return {
+    progress: () => native.progress(),
+    stop: () => call(() => native.stop()),
+  }
+}
+
+/** A recording started by `record()`. */
+export interface Recorder {
+  /** Totals so far; `done` once the count was reached, the file ended, or it failed. */
+  progress(): RecordProgress
+  /** Stops (within 100 ms), finishes the file, returns the totals. Idempotent. */
+  stop(): RecordProgress
+}

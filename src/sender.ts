@@ -1,0 +1,218 @@
+/** Injection: `Sender` over a TX ring or a send() socket, with `openTx()`. */
+import { call, closedError, fromNative } from './errors'
+import { NativeSender, type SenderStats } from './native'
+import { checkOptions, TX_OPTIONS, type TxOptions } from './options'
+import { nextTurn, Turn } from './turn'
+import { parseUri, type Scheme } from './uri'
+
+const SETTLED: Promise<void> = Promise.resolve()
+const ONE_LENGTH = new Uint32Array(1)
+
+/** A frame, or an array of frames sent with one hop into native code. */
+export type FrameOrBatch = Uint8Array | readonly Uint8Array[]
+
+/**
+ * Sends link-layer frames on one interface: through a PACKET_MMAP TX ring (`ring:`, the
+ * default), where frames are written into shared slots and handed over with one kick, or
+ * with one send() each (`int:`). Frames are copied when queued, so the caller may reuse
+ * its buffers as soon as a send resolves. When the ring is full, sends wait for room:
+ * nothing is dropped.
+ */
+export class Sender {
+  readonly uri: string
+  readonly interface: string
+  readonly scheme: Scheme
+  /** The longest untagged frame accepted (a VLAN-tagged one may be 4 bytes longer). */
+  readonly maxFrameLength: number
+  readonly #native: NativeSender
+  readonly #rate: number | undefined
+  readonly #signal: AbortSignal | undefined
+  readonly #onAbort = (): void => void this.close().catch(() => {})
+  #closing: Promise<SenderStats> | undefined
+  /** Totals as of close. */
+  #final: SenderStats | undefined
+  #kickScheduled = false
+  #started = 0
+  #paced = 0
+  /** Sends in progress, so that close() waits for them and later sends queue behind them. */
+  #tail: Promise<unknown> = Promise.resolve()
+  #pending = 0
+  /** Fast-path sends, counted so that every 256th takes the slow path (and yields). */
+  #fast = 0
+  readonly #turn = new Turn()
+
+  /** @internal use `openTx()` */
+  constructor(scheme: Scheme, iface: string, options?: TxOptions) {
+    if (typeof iface !== 'string') throw new TypeError(`interface must be a string, got ${typeof iface}`)
+    checkOptions(options, TX_OPTIONS)
+    const { signal, rate, ...native } = options ?? {}
+    if (rate !== undefined && !(Number.isFinite(rate) && rate > 0)) {
+      throw new RangeError(`rate ${rate} must be a positive number of frames per second`)
+    }
+    signal?.throwIfAborted()
+    this.#native = call(() => new NativeSender(iface, scheme, native))
+    this.uri = `${scheme}:${iface}`
+    this.interface = iface
+    this.scheme = scheme
+    this.maxFrameLength = this.#native.maxFrameLength
+    this.#rate = rate
+    this.#signal = signal
+    signal?.addEventListener('abort', this.#onAbort, { once: true })
+  }
+
+  get closed(): boolean {
+    return this.#closing !== undefined
+  }
+
+  /** Queues one frame; resolves once it is in the ring (or sent, for `int:`). */
+  send(frame: Uint8Array): Promise<void> {
+    // Fast path: nothing waiting before it and room in the ring: queue now and return a
+    // settled promise, without the bookkeeping a wait needs. Every so often it goes the
+    // slow way, which gives the event loop its turn.
+    if (this.#pending === 0 && this.#rate === undefined && this.#closing === undefined && frame instanceof Uint8Array && (++this.#fast & 255) !== 0) {
+      try {
+        ONE_LENGTH[0] = frame.length
+        if (this.#native.queue(frame, ONE_LENGTH, 0, 1, 0) === 1) {
+          this.#scheduleKick()
+          return SETTLED
+        }
+      } catch (error) {
+        return Promise.reject(fromNative(error))
+      }
+    }
+    return this.sendBatch([frame])
+  }
+
+  /** Queues frames in order, as many per hop into native code as fit; resolves once all
+   * are queued. Frames before a bad one (empty, too long) are sent; the bad one rejects.
+   * Sends that are not awaited still go out in the order they were called. */
+  sendBatch(frames: readonly Uint8Array[]): Promise<void> {
+    const run = this.#pending === 0 ? this.#sendBatch(frames) : this.#tail.then(() => this.#sendBatch(frames))
+    this.#pending++
+    const done = run.finally(() => this.#pending--)
+    this.#tail = done.catch(() => {})
+    return done
+  }
+
+  async #sendBatch(frames: readonly Uint8Array[]): Promise<void> {
+    this.#checkOpen()
+    if (!Array.isArray(frames)) throw new TypeError(`frames must be an array of Uint8Array, got ${typeof frames}`)
+    // One buffer and a length each: native code then makes no napi call per frame.
+    const lengths = new Uint32Array(frames.length)
+    for (let i = 0; i < frames.length; i++) {
+      const frame: unknown = frames[i]
+      if (!(frame instanceof Uint8Array)) throw new TypeError(`frame ${i} must be a Uint8Array, got ${typeof frame}`)
+      lengths[i] = frame.length
+    }
+    const data = frames.length === 1 ? frames[0] : Buffer.concat(frames)
+    // From here on close() waits for this batch (#tail), so the native sender stays open.
+    let start = 0
+    let offset = 0
+    while (start < frames.length) {
+      const end = this.#rate === undefined ? frames.length : start + (await this.#pace(frames.length - start))
+      while (start < end) {
+        const queued = call(() => this.#native.queue(data, lengths, start, end, offset))
+        for (let i = start; i < start + queued; i++) offset += lengths[i]
+        start += queued
+        if (start < end) {
+          await call(() => this.#native.waitRoom()).catch((error: unknown) => {
+            throw fromNative(error)
+          })
+          // The wait resolves from native code straight into this continuation; give
+          // the event loop a turn so timers, I/O and captures run between waits.
+          await nextTurn()
+          this.#turn.reset()
+        }
+      }
+      // Paced frames leave when they are due, not when the batch ends.
+      if (this.#rate !== undefined && this.scheme === 'ring') call(() => this.#native.kick())
+    }
+    this.#scheduleKick()
+    await this.#turn.yield()
+  }
+
+  /** Waits until the rate allows more frames; returns how many (at most `want`). */
+  async #pace(want: number): Promise<number> {
+    const rate = this.#rate as number
+    for (;;) {
+      const now = performance.now()
+      if (this.#paced === 0) this.#started = now
+      const allowed = Math.floor(((now - this.#started) / 1000) * rate) + 1 - this.#paced
+      if (allowed > 0) {
+        const n = Math.min(want, allowed)
+        this.#paced += n
+        return n
+      }
+      const due = this.#paced / rate - (now - this.#started) / 1000 // seconds until the next frame
+      await new Promise((resolve) => setTimeout(resolve, Math.max(1, due * 1000)))
+    }
+  }
+
+  /** Frames queued since the last automatic kick go out on the next turn of the loop. */
+  #scheduleKick(): void {
+    if (this.#kickScheduled || this.scheme !== 'ring') return
+    this.#kickScheduled = true
+    setImmediate(() => {
+      this.#kickScheduled = false
+      if (!this.closed) call(() => this.#native.kick())
+    })
+  }
+
+  /** Sends every frame or batch of frames from `source`, in order; resolves to the number
+   * of frames. Arrays in the source go into native code in one hop. */
+  async sendAll(source: AsyncIterable<FrameOrBatch> | Iterable<FrameOrBatch>): Promise<number> {
+    let count = 0
+    for await (const item of source) {
+      const frames = item instanceof Uint8Array ? [item] : item
+      await this.sendBatch(frames)
+      count += frames.length
+    }
+    return count
+  }
+
+  /** Resolves when the kernel has finished with every frame queued so far. */
+  async flush(): Promise<void> {
+    this.#checkOpen()
+    await this.#tail
+    await call(() => this.#native.flush()).catch((error: unknown) => {
+      throw fromNative(error)
+    })
+  }
+
+  /** Running totals: `sent` (the kernel has finished with them), `errors` (refused),
+   * `queued` (accepted). */
+  stats(): SenderStats {
+    return this.#final ?? this.#native.stats()
+  }
+
+  /** Waits for sends in progress, sends everything queued and waits until the kernel has
+   * finished with it, then releases the ring and socket. Resolves to the final totals.
+   * Idempotent: later calls return the same promise. */
+  close(): Promise<SenderStats> {
+    this.#closing ??= (async () => {
+      this.#signal?.removeEventListener('abort', this.#onAbort)
+      await this.#tail
+      try {
+        this.#final = await this.#native.close()
+        return this.#final
+      } catch (error) {
+        throw fromNative(error)
+      }
+    })()
+    return this.#closing
+  }
+
+  #checkOpen(): void {
+    if (this.#signal?.aborted) throw this.#signal.reason
+    if (this.#closing !== undefined) throw closedError(`sender ${this.uri}`)
+  }
+}
+
+/**
+ * Opens a sender: `openTx("eth1")` or `openTx("ring:eth1")` for the TX ring,
+ * `openTx("int:eth1")` for one send() per frame.
+ */
+export function openTx(target: string, options?: TxOptions): Sender {
+  const [scheme, iface] = parseUri(target, 'ring')
+  return new Sender(scheme, iface, options)
+}
