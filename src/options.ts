@@ -25,7 +25,7 @@ export interface TxOptions extends NativeTxOptions {
 }
 
 /** What `checkOptions` checks an option's value against. */
-export type OptionType = 'number' | 'boolean' | 'string' | 'signal' | 'filter' | 'fanout'
+export type OptionType = 'number' | 'boolean' | 'string' | 'signal' | 'filter' | 'fanout' | 'strings'
 
 export const CAPTURE_OPTIONS: Record<keyof CaptureOptions, OptionType> = {
   version: 'number',
@@ -60,7 +60,9 @@ export function checkFilter(filter: unknown, what: string): void {
   if (!Array.isArray(filter)) {
     throw new TypeError(`${what} must be a string (tcpdump syntax) or an array of { code, jt, jf, k }, got ${filter === null ? 'null' : typeof filter}`)
   }
-  filter.forEach((ins: unknown, i) => {
+  // An index loop, not forEach, which skips the holes of a sparse array.
+  for (let i = 0; i < filter.length; i++) {
+    const ins: unknown = filter[i]
     if (typeof ins !== 'object' || ins === null) {
       throw new TypeError(`filter[${i}] must be an object { code, jt, jf, k }, got ${ins === null ? 'null' : typeof ins}`)
     }
@@ -68,7 +70,7 @@ export function checkFilter(filter: unknown, what: string): void {
       const value = (ins as Record<string, unknown>)[key]
       if (typeof value !== 'number') throw new TypeError(`filter[${i}].${key} must be a number, got ${typeof value}`)
     }
-  })
+  }
 }
 
 /** Shape checks of the `fanout` option; ranges and modes are checked natively. */
@@ -91,6 +93,16 @@ export const TX_OPTIONS: Record<keyof TxOptions, OptionType> = {
   signal: 'signal',
 }
 
+/** Options of `record()`: a capture's, less those that only a JavaScript reader uses,
+ * plus the output. */
+export const RECORD_OPTIONS: Record<string, OptionType> = {
+  ...Object.fromEntries(Object.entries(CAPTURE_OPTIONS).filter(([key]) => key !== 'signal' && key !== 'zeroCopy')),
+  write: 'string',
+  format: 'string',
+  count: 'number',
+  countFilters: 'strings',
+}
+
 /** Type checks against `types`; ranges and geometry rules are checked natively, before any syscall. */
 export function checkOptions(options: unknown, types: Record<string, OptionType>, what = 'option'): void {
   if (options === undefined) return
@@ -98,7 +110,8 @@ export function checkOptions(options: unknown, types: Record<string, OptionType>
     throw new TypeError(`${what}s must be an object, got ${options === null ? 'null' : typeof options}`)
   }
   for (const [key, value] of Object.entries(options)) {
-    const want = types[key]
+    // Own keys only: "constructor" or "toString" are not options.
+    const want = Object.hasOwn(types, key) ? types[key] : undefined
     if (want === undefined) {
       throw new TypeError(`unknown ${what} "${key}"; known: ${Object.keys(types).join(', ')}`)
     }
@@ -109,6 +122,13 @@ export function checkOptions(options: unknown, types: Record<string, OptionType>
     }
     if (want === 'fanout') {
       checkFanout(value)
+      continue
+    }
+    if (want === 'strings') {
+      if (!Array.isArray(value)) throw new TypeError(`${what} ${key} must be an array of strings, got ${typeof value}`)
+      for (let i = 0; i < value.length; i++) {
+        if (typeof value[i] !== 'string') throw new TypeError(`${what} ${key}[${i}] must be a string, got ${typeof value[i]}`)
+      }
       continue
     }
     const ok = want === 'signal' ? value instanceof AbortSignal : typeof value === want

@@ -1,7 +1,7 @@
 /** Native recording: counting and writing to a file with no packet crossing into JavaScript. */
 import { call } from './errors'
 import { NativeRecorder, type RecordOptions, type RecordProgress } from './native'
-import type { CaptureOptions } from './options'
+import { checkOptions, RECORD_OPTIONS, type CaptureOptions } from './options'
 import { parseUri } from './uri'
 
 /**
@@ -10,8 +10,9 @@ import { parseUri } from './uri'
  * output file are opened before this returns, so their errors throw here. Poll
  * `progress()`; `stop()` ends it and returns the totals (or throws what ended it).
  */
-export function record(uri: string, options?: Omit<CaptureOptions, 'signal'> & RecordOptions): Recorder {
+export function record(uri: string, options?: Omit<CaptureOptions, 'signal' | 'zeroCopy'> & RecordOptions): Recorder {
   const [scheme, target] = parseUri(uri)
+  checkOptions(options, RECORD_OPTIONS)
   const { write, format, count, countFilters, ...capture } = options ?? {}
   const native = call(() => new NativeRecorder(target, scheme, capture, { write, format, count, countFilters }))
   return {

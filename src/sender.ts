@@ -8,6 +8,13 @@ import { parseUri, type Scheme } from './uri'
 const SETTLED: Promise<void> = Promise.resolve()
 const ONE_LENGTH = new Uint32Array(1)
 
+/** A send waiting its turn: sends go out in the order they were called. */
+interface Job {
+  frames: readonly Uint8Array[]
+  resolve: () => void
+  reject: (error: unknown) => void
+}
+
 /** A frame, or an array of frames sent with one hop into native code. */
 export type FrameOrBatch = Uint8Array | readonly Uint8Array[]
 
@@ -32,11 +39,20 @@ export class Sender {
   /** Totals as of close. */
   #final: SenderStats | undefined
   #kickScheduled = false
+  /** The native sender has been closed (after every queued send went out). */
+  #released = false
+  /** What ended the sender (the interface went down or away), for the sends, flush or
+   * close that come after it; `#errorReported` once one of them has thrown it. */
+  #error: unknown
+  #errorReported = false
   #started = 0
   #paced = 0
-  /** Sends in progress, so that close() waits for them and later sends queue behind them. */
-  #tail: Promise<unknown> = Promise.resolve()
-  #pending = 0
+  /** Sends waiting their turn, from `#head` on, and the loop that works through them
+   * (undefined when none is waiting). close() waits for it, so every send called before
+   * close() goes out. */
+  #jobs: Array<Job | undefined> = []
+  #head = 0
+  #draining: Promise<void> | undefined
   /** Fast-path sends, counted so that every 256th takes the slow path (and yields). */
   #fast = 0
   readonly #turn = new Turn()
@@ -69,7 +85,14 @@ export class Sender {
     // Fast path: nothing waiting before it and room in the ring: queue now and return a
     // settled promise, without the bookkeeping a wait needs. Every so often it goes the
     // slow way, which gives the event loop its turn.
-    if (this.#pending === 0 && this.#rate === undefined && this.#closing === undefined && frame instanceof Uint8Array && (++this.#fast & 255) !== 0) {
+    if (
+      this.#draining === undefined &&
+      this.#rate === undefined &&
+      this.#closing === undefined &&
+      this.#error === undefined &&
+      frame instanceof Uint8Array &&
+      (++this.#fast & 255) !== 0
+    ) {
       try {
         ONE_LENGTH[0] = frame.length
         if (this.#native.queue(frame, ONE_LENGTH, 0, 1, 0) === 1) {
@@ -85,17 +108,57 @@ export class Sender {
 
   /** Queues frames in order, as many per hop into native code as fit; resolves once all
    * are queued. Frames before a bad one (empty, too long) are sent; the bad one rejects.
-   * Sends that are not awaited still go out in the order they were called. */
+   * Sends that are not awaited still go out in the order they were called, also when
+   * close() is called before they did. */
   sendBatch(frames: readonly Uint8Array[]): Promise<void> {
-    const run = this.#pending === 0 ? this.#sendBatch(frames) : this.#tail.then(() => this.#sendBatch(frames))
-    this.#pending++
-    const done = run.finally(() => this.#pending--)
-    this.#tail = done.catch(() => {})
-    return done
+    try {
+      this.#checkOpen()
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return new Promise((resolve, reject) => {
+      this.#jobs.push({ frames, resolve, reject })
+      this.#draining ??= this.#drain()
+    })
+  }
+
+  /** Works through the waiting sends, one at a time, in order. */
+  async #drain(): Promise<void> {
+    while (this.#head < this.#jobs.length) {
+      const job = this.#jobs[this.#head] as Job
+      this.#jobs[this.#head++] = undefined
+      try {
+        await this.#sendBatch(job.frames)
+        job.resolve()
+      } catch (error) {
+        job.reject(error)
+      }
+      // Drop the done part of a long queue now and then: linear time, bounded memory.
+      if (this.#head >= 4096 && this.#head * 2 >= this.#jobs.length) {
+        this.#jobs = this.#jobs.slice(this.#head)
+        this.#head = 0
+      }
+    }
+    this.#jobs = []
+    this.#head = 0
+    this.#draining = undefined
+  }
+
+  /** Throws what ended the sender, if something did. */
+  #checkError(): void {
+    if (this.#error === undefined) return
+    this.#errorReported = true
+    throw this.#error
+  }
+
+  /** Records what ended the sender (the first error wins). */
+  #fail(error: unknown): unknown {
+    this.#error ??= error
+    return error
   }
 
   async #sendBatch(frames: readonly Uint8Array[]): Promise<void> {
-    this.#checkOpen()
+    this.#checkError()
     if (!Array.isArray(frames)) throw new TypeError(`frames must be an array of Uint8Array, got ${typeof frames}`)
     // One buffer and a length each: native code then makes no napi call per frame.
     const lengths = new Uint32Array(frames.length)
@@ -105,7 +168,7 @@ export class Sender {
       lengths[i] = frame.length
     }
     const data = frames.length === 1 ? frames[0] : Buffer.concat(frames)
-    // From here on close() waits for this batch (#tail), so the native sender stays open.
+    // close() waits for this batch (#draining), so the native sender stays open.
     let start = 0
     let offset = 0
     while (start < frames.length) {
@@ -116,8 +179,9 @@ export class Sender {
         start += queued
         if (start < end) {
           await call(() => this.#native.waitRoom()).catch((error: unknown) => {
-            throw fromNative(error)
+            throw this.#fail(fromNative(error))
           })
+          this.#checkError()
           // The wait resolves from native code straight into this continuation; give
           // the event loop a turn so timers, I/O and captures run between waits.
           await nextTurn()
@@ -125,7 +189,7 @@ export class Sender {
         }
       }
       // Paced frames leave when they are due, not when the batch ends.
-      if (this.#rate !== undefined && this.scheme === 'ring') call(() => this.#native.kick())
+      if (this.#rate !== undefined) this.#kick()
     }
     this.#scheduleKick()
     await this.#turn.yield()
@@ -154,8 +218,22 @@ export class Sender {
     this.#kickScheduled = true
     setImmediate(() => {
       this.#kickScheduled = false
-      if (!this.closed) call(() => this.#native.kick())
+      try {
+        this.#kick()
+      } catch {
+        // #fail kept it for the next send, flush or close: nobody waits on this turn.
+      }
     })
+  }
+
+  /** Hands the ring's queued frames to the kernel now; an error ends the sender. */
+  #kick(): void {
+    if (this.scheme !== 'ring' || this.#released || this.#error !== undefined) return
+    try {
+      this.#native.kick()
+    } catch (error) {
+      throw this.#fail(fromNative(error))
+    }
   }
 
   /** Sends every frame or batch of frames from `source`, in order; resolves to the number
@@ -173,9 +251,10 @@ export class Sender {
   /** Resolves when the kernel has finished with every frame queued so far. */
   async flush(): Promise<void> {
     this.#checkOpen()
-    await this.#tail
+    await this.#draining
+    this.#checkError()
     await call(() => this.#native.flush()).catch((error: unknown) => {
-      throw fromNative(error)
+      throw this.#fail(fromNative(error))
     })
   }
 
@@ -185,19 +264,27 @@ export class Sender {
     return this.#final ?? this.#native.stats()
   }
 
-  /** Waits for sends in progress, sends everything queued and waits until the kernel has
-   * finished with it, then releases the ring and socket. Resolves to the final totals.
-   * Idempotent: later calls return the same promise. */
+  /** Sends everything queued before it (also sends not awaited), waits until the kernel
+   * has finished with it, then releases the ring and socket at once. Resolves to the
+   * final totals; rejects with what ended the sender (the interface went away) if no
+   * send or flush has reported it. Idempotent: later calls return the same promise. */
   close(): Promise<SenderStats> {
     this.#closing ??= (async () => {
       this.#signal?.removeEventListener('abort', this.#onAbort)
-      await this.#tail
+      while (this.#draining !== undefined) await this.#draining
+      let closeError: unknown
       try {
         this.#final = await this.#native.close()
-        return this.#final
       } catch (error) {
-        throw fromNative(error)
+        closeError = this.#fail(fromNative(error))
       }
+      this.#released = true
+      if (this.#error !== undefined && !this.#errorReported) {
+        this.#errorReported = true
+        throw this.#error
+      }
+      if (closeError !== undefined) throw closeError
+      return (this.#final ??= this.#native.stats())
     })()
     return this.#closing
   }
