@@ -42,7 +42,9 @@ fn lock(sender: &Mutex<Option<Sender>>) -> MutexGuard<'_, Option<Sender>> {
 #[napi]
 pub struct NativeSender {
     sender: Arc<Mutex<Option<Sender>>>,
-    kicker: Kicker,
+    /// Holds the socket too: dropped by close(), so that the socket and its ring go at
+    /// once rather than when the garbage collector finalizes this object.
+    kicker: Option<Kicker>,
     max_frame_length: u32,
     last: TxStats,
 }
@@ -56,7 +58,7 @@ impl NativeSender {
         let core = options.to_core(tx_method(&scheme).map_err(to_napi)?).map_err(to_napi)?;
         let sender = Sender::open(&iface, &core).map_err(to_napi)?;
         Ok(NativeSender {
-            kicker: sender.kicker(),
+            kicker: Some(sender.kicker()),
             max_frame_length: sender.max_frame_len() as u32,
             sender: Arc::new(Mutex::new(Some(sender))),
             last: TxStats::default(),
@@ -116,7 +118,7 @@ impl NativeSender {
     /// or after `WAIT_ROOM_MS` at the latest; the caller looks and waits again if not.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn wait_room<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, ()>> {
-        let kicker = self.kicker.clone();
+        let kicker = self.kicker.clone().ok_or_else(closed)?;
         env.spawn_future(async move {
             // Not flush_blocking(): that holds the kernel's ring lock until the ring has
             // drained, and a kick from the JavaScript thread would wait behind it.
@@ -152,7 +154,8 @@ impl NativeSender {
     /// Sends what is queued, waits until the kernel has finished with it, then closes.
     /// Resolves to the final totals. Idempotent.
     #[napi(ts_return_type = "Promise<SenderStats>")]
-    pub fn close<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, SenderStats>> {
+    pub fn close<'env>(&mut self, env: &'env Env) -> napi::Result<PromiseRaw<'env, SenderStats>> {
+        self.kicker = None;
         let sender = Arc::clone(&self.sender);
         let last = self.last;
         env.spawn_future(async move {
