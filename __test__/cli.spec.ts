@@ -67,8 +67,10 @@ for (const command of ['stats', 'capture', 'replay', 'interfaces']) {
 const badArguments: Array<[string, string[], RegExp]> = [
   ['no command', [], /usage: netring/],
   ['an unknown command', ['sniff'], /unknown command "sniff"/],
-  ['an unknown option', ['stats', '-x', 'ring:lo'], /Unknown option '-x'[\s\S]*usage: netring stats/],
-  ['a missing uri', ['stats'], /stats takes one <uri>/],
+  ['an unknown option', ['stats', '-x', 'ring:lo'], /^netring stats: unknown option -x\nusage: netring stats/],
+  ['a missing uri', ['stats'], /stats takes a source: an interface \(-i IFACE\), a file \(-r FILE\) or a <uri>/],
+  ['two sources', ['stats', '-i', 'lo', '-r', 'x.pcap'], /-i and -r name two sources/],
+  ['-f and an expression', ['capture', '-i', 'lo', '-w', '/tmp/x.pcap', '-f', 'udp', 'tcp'], /give the filter as -f or as an EXPRESSION, not both/],
   ['a bad count', ['stats', 'ring:lo', '-c', 'many'], /--count many must be a positive integer/],
   ['capture without -w', ['capture', 'ring:lo'], /capture needs -w FILE/],
   ['replay without a uri', ['replay', 'x.pcap'], /replay takes FILE and <uri>/],
@@ -90,6 +92,12 @@ for (const [name, args, message] of badArguments) {
     t.regex(run.stderr, /usage: netring/)
   })
 }
+
+test('--version prints the version and exits 0', async (t) => {
+  const run = await cli(['--version'])
+  t.is(run.code, 0)
+  t.regex(run.stdout, /^netring version \d+\.\d+\.\d+\nNode\.js v\d+/)
+})
 
 test('a missing file: one message naming it, exit 1', async (t) => {
   const run = await cli(['stats', `pcapfile:${join(dir, 'missing.pcap')}`])
@@ -136,6 +144,39 @@ privileged('stats on a veth pair counts exactly the injected frames and bytes, a
     `filter    50 packets  ${50 * 100} bytes  ip`,
     'filter    0 packets  0 bytes  tcp',
   ])
+})
+
+privileged('tcpdump habits: -i or a bare name, the filter as trailing words, -r, -n, -s 0, -p', async (t, ns) => {
+  const wanted = Array.from({ length: 200 }, (_, i) => frame(i, 64))
+  const other = Array.from({ length: 50 }, (_, i) => {
+    const f = frame(1000 + i, 100)
+    f.writeUInt16BE(0x0800, 12)
+    return f
+  })
+  const mixed = wanted.flatMap((f, i) => (i < other.length ? [other[i], f] : [f]))
+  const promiscuity = (): string => /promiscuity (\d+)/.exec(ns.ip('-d', 'link', 'show', A))![1]
+
+  let seen = ''
+  const stats = await cliWhile(['stats', '-i', A, '--netns', ns.name, '-n', '-s', '0', '-c', '200', 'ether', 'proto', '0x88b5'], async () => {
+    seen = promiscuity()
+    await sendFrom(ns, mixed)
+  })
+  t.is(stats.code, 0, stats.stderr)
+  t.like(summary(stats.stdout), { packets: 200, bytes: 200 * 64, dropped: 0 })
+  t.is(seen, '1', 'promiscuous by default, as tcpdump')
+
+  const path = join(dir, 'habits.pcap')
+  const capture = await cliWhile(['capture', A, '--netns', ns.name, '-p', '-w', path, '-c', '50', 'ip'], async () => {
+    seen = promiscuity()
+    await sendFrom(ns, mixed)
+  })
+  t.is(capture.code, 0, capture.stderr)
+  t.is(seen, '0', '-p: not promiscuous')
+  const dump = execFileSync('tcpdump', ['-r', path, '-nn'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+  t.is(dump.trim().split('\n').length, 50)
+  const read = await cli(['stats', '-r', path])
+  t.like(summary(read.stdout), { packets: 50, bytes: 50 * 100 })
+  t.regex(read.stdout, /^cpu\/pkt\s+-$/m, 'no CPU per packet for 50 packets')
 })
 
 privileged('stats on a TPACKET_V2 ring of 256 frames counts every frame', async (t, ns) => {

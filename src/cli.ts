@@ -6,6 +6,7 @@
  * (with the usage line), 1 for a failure at run time (one message), 0 otherwise.
  */
 import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 
 import { open } from './capture'
@@ -14,27 +15,39 @@ import { record } from './record'
 import { openTx } from './sender'
 
 const USAGE: Record<string, string> = {
-  stats: 'usage: netring stats <uri> [-c COUNT] [-t SECONDS] [-f FILTER] [--snaplen N] [RING OPTIONS] [--netns NAME]',
+  stats: 'usage: netring stats <uri> | -i IFACE | -r FILE [-c COUNT] [-t SECONDS] [-f FILTER] [-s SNAPLEN] [-p] [RING OPTIONS] [--netns NAME] [EXPRESSION]',
   capture:
-    'usage: netring capture <uri> -w FILE [-c COUNT] [-t SECONDS] [-f FILTER] [--snaplen N] [RING OPTIONS] [--format pcap|pcap-ns|pcapng] [--netns NAME]',
+    'usage: netring capture <uri> | -i IFACE | -r FILE -w FILE [-c COUNT] [-t SECONDS] [-s SNAPLEN] [-p] [RING OPTIONS] [--format pcap|pcap-ns|pcapng] [--netns NAME] [EXPRESSION]',
   replay: 'usage: netring replay FILE <uri> [--pps N] [--loop N] [--netns NAME]',
   interfaces: 'usage: netring interfaces',
 }
-const MAIN_USAGE = 'usage: netring <stats|capture|replay|interfaces> [options]  (netring COMMAND --help)'
+const MAIN_USAGE = 'usage: netring <stats|capture|replay|interfaces> [options]  (netring COMMAND --help, netring --version)'
+
+/** What tcpdump users type: the source as -i IFACE (a bare name means ring:IFACE),
+ * -r FILE or a URI, and the filter as the words after it. */
+const SOURCE_HELP = `<uri> is ring:IFACE, int:IFACE or pcapfile:PATH; a bare interface name means
+ring:IFACE, as do -i IFACE; -r FILE means pcapfile:FILE. Words after the source are a
+tcpdump filter EXPRESSION (the kernel filter), as with tcpdump.`
 
 const HELP: Record<string, string> = {
   stats: `${USAGE.stats}
 
-Counts the packets and bytes of <uri> (ring:IFACE, int:IFACE or pcapfile:PATH) in native
-code until Ctrl-C, COUNT packets, SECONDS or the end of the file, then prints packets,
-bytes, kernel drops, packets received, process CPU time and CPU per packet. On a terminal
-a progress line (rate, total, drops) is updated about once a second.
+Counts the packets and bytes of <uri> in native code until Ctrl-C, COUNT packets,
+SECONDS or the end of the file, then prints packets, bytes, kernel drops, packets
+received, process CPU time and (from 10,000 packets on) CPU per packet. On a terminal a
+progress line (rate, total, drops) is updated about once a second.
+${SOURCE_HELP}
 
+  -i, --interface IFACE capture on IFACE (ring:IFACE)
+  -r, --read FILE       read FILE (pcap or pcapng)
   -c, --count COUNT     stop after COUNT packets
   -t, --time SECONDS    stop after SECONDS
   -f, --filter FILTER   also count what this tcpdump filter matches; repeatable, each
                         with its own count (run in native code on every packet)
-      --snaplen N       bytes kept per packet (1 to 262144)
+  -s, --snaplen N       bytes kept per packet (1 to 262144; 0 means 262144)
+  -p, --no-promiscuous-mode
+                        don't put the interface into promiscuous mode
+  -n                    accepted for tcpdump's sake: netring never resolves names
       --tpacket 2|3     ring version: TPACKET_V3 blocks (default) or V2 frames
       --blocks N        ring blocks (with V3 1 MiB each, default 32)
       --frames N        V2 ring frames of 2 KiB (default 4096)
@@ -45,12 +58,18 @@ a progress line (rate, total, drops) is updated about once a second.
 Writes the packets of <uri> to FILE without passing them through JavaScript: pcap with
 microsecond timestamps, or pcapng when FILE ends in .pcapng (or as --format says). FILE is
 created before the capture starts, so an unwritable path fails at once.
+${SOURCE_HELP}
 
+  -i, --interface IFACE capture on IFACE (ring:IFACE)
+  -r, --read FILE       read FILE (pcap or pcapng)
   -w, --write FILE      the output file (required)
   -c, --count COUNT     stop after COUNT packets
   -t, --time SECONDS    stop after SECONDS
-  -f, --filter FILTER   a tcpdump filter (kernel filter)
-      --snaplen N       bytes kept per packet (1 to 262144)
+  -f, --filter FILTER   a tcpdump filter (kernel filter), instead of an EXPRESSION
+  -s, --snaplen N       bytes kept per packet (1 to 262144; 0 means 262144)
+  -p, --no-promiscuous-mode
+                        don't put the interface into promiscuous mode
+  -n                    accepted for tcpdump's sake: netring never resolves names
       --tpacket 2|3     ring version: TPACKET_V3 blocks (default) or V2 frames
       --blocks N        ring blocks (with V3 1 MiB each, default 32)
       --frames N        V2 ring frames of 2 KiB (default 4096)
@@ -59,7 +78,7 @@ created before the capture starts, so an unwritable path fails at once.
   -h, --help            this help`,
   replay: `${USAGE.replay}
 
-Sends every frame of FILE (pcap or pcapng), in order, through the TX ring of <uri>
+Sends every frame of FILE (pcap or pcapng; a path or pcapfile:PATH), in order, through the TX ring of <uri>
 (ring:IFACE, int:IFACE or a bare interface name).
 
       --pps N           at most N frames per second
@@ -84,6 +103,15 @@ const common = {
   netns: { type: 'string' },
 } as const
 
+/** Where packets come from, and tcpdump's habits around it. */
+const source = {
+  interface: { type: 'string', short: 'i' },
+  read: { type: 'string', short: 'r' },
+  snaplen: { type: 'string', short: 's' },
+  'no-promiscuous-mode': { type: 'boolean', short: 'p' },
+  numeric: { type: 'boolean', short: 'n', multiple: true },
+} as const
+
 /** The geometry of a `ring:` capture, as openRing's version, blockCount and frameCount. */
 const ring = {
   tpacket: { type: 'string' },
@@ -95,19 +123,19 @@ const OPTIONS: Record<string, ParseArgsConfig['options']> = {
   stats: {
     ...common,
     ...ring,
+    ...source,
     count: { type: 'string', short: 'c' },
     time: { type: 'string', short: 't' },
     filter: { type: 'string', short: 'f', multiple: true },
-    snaplen: { type: 'string' },
   },
   capture: {
     ...common,
     ...ring,
+    ...source,
     write: { type: 'string', short: 'w' },
     count: { type: 'string', short: 'c' },
     time: { type: 'string', short: 't' },
     filter: { type: 'string', short: 'f', multiple: true },
-    snaplen: { type: 'string' },
     format: { type: 'string' },
   },
   replay: { ...common, pps: { type: 'string' }, loop: { type: 'string' } },
@@ -134,16 +162,41 @@ function onlyFilter(values: Values): string | undefined {
   return filters?.[0]
 }
 
+/** The largest snaplen, and what tcpdump's `-s 0` means. */
+const MAX_SNAPLEN = 262_144
+
+/** A capture's source and kernel filter, from -i, -r or the first word, and the words after it. */
+interface Source {
+  uri: string
+  /** The EXPRESSION after the source, or undefined. */
+  expression: string | undefined
+}
+
+function sourceOf(command: string, positionals: string[], values: Values): Source {
+  const iface = values.interface as string | undefined
+  const file = values.read as string | undefined
+  if (iface !== undefined && file !== undefined) throw new UsageError('-i and -r name two sources; give one')
+  let uri: string
+  let words = positionals
+  if (iface !== undefined) uri = iface
+  else if (file !== undefined) uri = `pcapfile:${file}`
+  else if (positionals.length > 0) [uri, ...words] = positionals
+  else throw new UsageError(`${command} takes a source: an interface (-i IFACE), a file (-r FILE) or a <uri>`)
+  // Interface names never contain ':', so a word with one is a URI.
+  if (!uri.includes(':')) uri = `ring:${uri}`
+  return { uri, expression: words.length > 0 ? words.join(' ') : undefined }
+}
+
 const out = (line: string): void => void process.stdout.write(`${line}\n`)
 const fmt = (n: number): string => n.toLocaleString('en-US')
 
 /** Runs a recording until it is done, `seconds` pass or SIGINT/SIGTERM; prints progress on a terminal. */
-async function runRecording(uri: string, values: Values, write?: string): Promise<RecordProgress> {
+async function runRecording({ uri, expression }: Source, values: Values, write?: string): Promise<RecordProgress> {
   // stats: every -f counts on its own and drops nothing; capture: one kernel filter.
   const countFilters = write === undefined ? (values.filter as string[] | undefined) : undefined
   const count = positiveNumber(values, 'count')
   const seconds = positiveNumber(values, 'time', false)
-  const snaplen = positiveNumber(values, 'snaplen')
+  const snaplen = values.snaplen === '0' ? MAX_SNAPLEN : positiveNumber(values, 'snaplen')
   const version = positiveNumber(values, 'tpacket')
   const blockCount = positiveNumber(values, 'blocks')
   const frameCount = positiveNumber(values, 'frames')
@@ -151,10 +204,14 @@ async function runRecording(uri: string, values: Values, write?: string): Promis
   if (format !== undefined && !['pcap', 'pcap-ns', 'pcapng'].includes(format)) {
     throw new UsageError(`--format ${format} must be pcap, pcap-ns or pcapng`)
   }
-  const filter = write === undefined ? undefined : onlyFilter(values)
+  const option = write === undefined ? undefined : onlyFilter(values)
+  if (option !== undefined && expression !== undefined) throw new UsageError('give the filter as -f or as an EXPRESSION, not both')
+  const filter = option ?? expression
   const netns = values.netns as string | undefined
   const geometry = { version, blockCount, frameCount }
-  const recorder = record(uri, { count, snaplen, ...geometry, filter, netns, write, format, countFilters })
+  // Promiscuous by default on a live interface, as tcpdump; -p turns it off.
+  const promiscuous = uri.startsWith('pcapfile:') ? undefined : values['no-promiscuous-mode'] !== true
+  const recorder = record(uri, { count, snaplen, promiscuous, ...geometry, filter, netns, write, format, countFilters })
   // As tcpdump does: tells a script (and the tests) that the capture is open.
   process.stderr.write(`netring: ${uri.startsWith('pcapfile:') ? 'reading from' : 'listening on'} ${uri}\n`)
   const started = performance.now()
@@ -184,10 +241,13 @@ async function runRecording(uri: string, values: Values, write?: string): Promis
   return recorder.stop()
 }
 
+/** Below this many packets, CPU per packet is mostly start-up and idle waits: not shown. */
+const CPU_PER_PACKET_FROM = 10_000
+
 async function stats(positionals: string[], values: Values): Promise<void> {
-  if (positionals.length !== 1) throw new UsageError('stats takes one <uri>')
+  const source = sourceOf('stats', positionals, values)
   const cpu = process.cpuUsage()
-  const p = await runRecording(positionals[0], values)
+  const p = await runRecording(source, values)
   const used = process.cpuUsage(cpu)
   const cpuSeconds = (used.user + used.system) / 1e6
   out(`packets   ${p.packets}`)
@@ -195,22 +255,23 @@ async function stats(positionals: string[], values: Values): Promise<void> {
   out(`dropped   ${p.dropped}`)
   out(`received  ${p.received}`)
   out(`cpu       ${cpuSeconds.toFixed(3)} s`)
-  out(`cpu/pkt   ${p.packets > 0 ? `${Math.round((cpuSeconds * 1e9) / p.packets)} ns` : '-'}`)
+  out(`cpu/pkt   ${p.packets >= CPU_PER_PACKET_FROM ? `${Math.round((cpuSeconds * 1e9) / p.packets)} ns` : '-'}`)
   const filters = (values.filter as string[] | undefined) ?? []
   p.filters.forEach((f, i) => out(`filter    ${f.packets} packets  ${f.bytes} bytes  ${filters[i]}`))
 }
 
 async function capture(positionals: string[], values: Values): Promise<void> {
-  if (positionals.length !== 1) throw new UsageError('capture takes one <uri>')
+  const source = sourceOf('capture', positionals, values)
   const file = values.write
   if (typeof file !== 'string' || file === '') throw new UsageError('capture needs -w FILE')
-  const p = await runRecording(positionals[0], values, file)
+  const p = await runRecording(source, values, file)
   process.stderr.write(`${p.packets} packets captured, ${p.received} received by filter, ${p.dropped} dropped by kernel\n`)
 }
 
 async function replay(positionals: string[], values: Values): Promise<void> {
   if (positionals.length !== 2) throw new UsageError('replay takes FILE and <uri>')
-  const [file, uri] = positionals
+  const [given, uri] = positionals
+  const file = given.startsWith('pcapfile:') ? given.slice('pcapfile:'.length) : given
   const rate = positiveNumber(values, 'pps')
   const loops = positiveNumber(values, 'loop') ?? 1
   const tx = openTx(uri, { rate, netns: values.netns as string | undefined })
@@ -238,8 +299,18 @@ function interfaces(positionals: string[]): void {
   for (const r of rows) out(`${String(r.index).padStart(3)}  ${r.name.padEnd(16)} mtu ${r.mtu.padEnd(6)} ${r.state}`)
 }
 
+/** This package's version, from its package.json (two levels above dist/src/cli.js). */
+function version(): string {
+  return (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
+  if (command === '--version' || command === '-V') {
+    out(`netring version ${version()}`)
+    out(`Node.js ${process.version}`)
+    return 0
+  }
   if (command === undefined || command === '-h' || command === '--help') {
     ;(command === undefined ? process.stderr : process.stdout).write(
       `${MAIN_USAGE}\n\n${Object.values(USAGE).join('\n')}\n`,
@@ -274,7 +345,9 @@ async function main(argv: string[]): Promise<number> {
       (error instanceof TypeError && code === undefined) ||
       (typeof code === 'string' && (code.startsWith('ERR_PARSE_ARGS') || BAD_ARGUMENT_CODES.includes(code)))
     if (badArgument) {
-      process.stderr.write(`netring ${command}: ${message}\n${USAGE[command]}\n`)
+      // parseArgs' advice for unknown options quotes unevenly; one plain sentence instead.
+      const unknown = code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /^Unknown option '([^']*)'/.exec(message) : null
+      process.stderr.write(`netring ${command}: ${unknown !== null ? `unknown option ${unknown[1]}` : message}\n${USAGE[command]}\n`)
       return 2
     }
     process.stderr.write(`netring ${command}: ${message}\n`)
