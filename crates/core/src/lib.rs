@@ -45,7 +45,7 @@ pub use bpf::Program;
 pub use capture::{Capture, Stats};
 pub use error::{Error, ErrorKind, Result};
 pub use fanout::{FanoutMode, FanoutOptions, MAX_FANOUT_GROUP};
-pub use file::{FileFormat, FileReader, FileWriter, FILE_SNAPLEN};
+pub use file::{FileFormat, FileInterface, FileReader, FileWriter, FILE_SNAPLEN};
 pub use filter::{clamp_returns, opcode_name, validate_program, Filter, Instruction, BPF_MAXINSNS, DROP_ALL};
 pub use frame::PacketInfo;
 pub use mmap::Mapping;

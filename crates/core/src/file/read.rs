@@ -1,38 +1,134 @@
-//! [`FileReader`]: a pcap or pcapng file streamed through `pcap-file`'s slice parsers.
+//! [`FileReader`]: a pcap or pcapng file streamed through a bounded buffer and parsed as
+//! libpcap parses it (`pcap.rs`, `pcapng.rs`).
+//!
+//! The buffer holds at most one chunk of reading ahead or one record, whichever is
+//! larger, and a record's length is checked against the largest legal one before a byte
+//! of it is read, so a damaged length field fails at once instead of buffering the file.
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::time::Duration;
+use std::ops::Range;
 
-use pcap_file::pcap::PcapParser;
-use pcap_file::pcapng::blocks::interface_description::{InterfaceDescriptionBlock, InterfaceDescriptionOption};
-use pcap_file::pcapng::{Block, PcapNgParser};
-use pcap_file::{PcapError, TsResolution};
-
+use super::pcap::Pcap;
+use super::pcapng::PcapNg;
 use super::{file_error, READ_CHUNK};
 use crate::batch::Batch;
 use crate::error::{Error, Result};
 use crate::frame::PacketInfo;
 
-const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
+/// Bytes read ahead by the first fill; each fill doubles it up to [`READ_CHUNK`], so a tiny
+/// file costs a tiny buffer and a big one is read a MiB at a time.
+const FIRST_CHUNK: usize = 4096;
 
-enum Parser {
-    Pcap(PcapParser),
-    PcapNg(PcapNgParser),
+/// An interface of a trace file: the pcap header's, or a pcapng Interface Description Block's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileInterface {
+    /// The `LINKTYPE_` value (1 Ethernet, 113 Linux cooked, 101 raw IP, …): the pcap header's
+    /// network field without its upper 6 bits (FCS flags), or the IDB's `LinkType`.
+    pub link_type: u32,
+    /// The snapshot length as libpcap uses it: the header's or IDB's, or libpcap's maximum
+    /// for the link type (262144 for most) when that is 0 or more than 2^31 - 1.
+    pub snaplen: u32,
+    /// pcapng `if_name` (invalid UTF-8 replaced by U+FFFD); `None` in pcap files or when absent.
+    pub name: Option<String>,
 }
 
-/// Reads a pcap or pcapng file (told apart by its magic number) packet by packet.
-pub struct FileReader {
-    path: String,
-    file: File,
+/// The file's bytes seen through a window: `buf[pos..]` is what is read but not parsed.
+pub(super) struct Input {
+    source: Box<dyn Read + Send>,
     buf: Vec<u8>,
-    /// Start of unparsed bytes in `buf`.
     pos: usize,
     /// File offset of `buf[0]`.
     base: u64,
     eof: bool,
-    /// `None` only while the header is being read.
-    parser: Option<Parser>,
+    /// Bytes the next fill reads ahead at least.
+    chunk: usize,
+}
+
+impl Input {
+    /// The unparsed bytes read so far.
+    pub(super) fn window(&self) -> &[u8] {
+        &self.buf[self.pos..]
+    }
+
+    /// File offset of `window()[0]`.
+    pub(super) fn offset(&self) -> u64 {
+        self.base + self.pos as u64
+    }
+
+    /// Reads until `window()` holds `need` bytes or the file ends; says whether it does.
+    /// Callers check `need` against the largest legal record first: the buffer grows to it.
+    pub(super) fn fill(&mut self, need: usize) -> io::Result<bool> {
+        if self.buf.len() - self.pos >= need {
+            return Ok(true);
+        }
+        if self.eof {
+            return Ok(false);
+        }
+        self.buf.drain(..self.pos);
+        self.base += self.pos as u64;
+        self.pos = 0;
+        let target = need.max(self.chunk);
+        self.chunk = (self.chunk * 2).min(READ_CHUNK);
+        let want = target - self.buf.len();
+        self.buf.reserve_exact(want);
+        // read_to_end on a Take reads into the reserved room without zeroing it, retries
+        // short reads and EINTR, and stops at `want` bytes or the end of the file.
+        let got = self.source.by_ref().take(want as u64).read_to_end(&mut self.buf)?;
+        self.eof = got < want;
+        Ok(self.buf.len() >= need)
+    }
+
+    pub(super) fn consume(&mut self, n: usize) {
+        self.pos += n;
+    }
+}
+
+/// Why a read stopped: the file is damaged (message), or the read itself failed.
+pub(super) enum Fault {
+    Bad(String),
+    Io(io::Error),
+}
+
+impl From<io::Error> for Fault {
+    fn from(e: io::Error) -> Fault {
+        Fault::Io(e)
+    }
+}
+
+/// What the parser found at the start of the window.
+pub(super) enum Step {
+    /// A packet: its bytes are `window()[data]`, it came from interface `interface` (an index
+    /// into the reader's table), and the record takes `size` bytes.
+    Packet { info: PacketInfo, data: Range<usize>, interface: u32, size: usize },
+    /// A record that holds no packet (pcapng IDB, SHB, statistics, unknown type), `size` bytes.
+    Skip(usize),
+    /// The file ends cleanly here.
+    End,
+}
+
+enum Format {
+    Pcap(Pcap),
+    PcapNg(PcapNg),
+}
+
+/// Reads a pcap or pcapng file (told apart by its magic number) packet by packet.
+///
+/// What it accepts and refuses is libpcap's (1.10): pcap with µs, ns or the old patched
+/// (0xa1b2cd34) magic in either byte order, versions 2.0 to 2.4 and 543.0, lengths
+/// swapped as libpcap swaps them; pcapng sections, Enhanced, Simple and obsolete Packet
+/// Blocks, `if_tsresol` and `if_tsoffset`, other blocks and options skipped unread.
+/// Beyond libpcap, as Wireshark does: a pcapng section may have the other byte order than
+/// the one before, and interfaces may differ in link type and snapshot length (see
+/// [`interfaces`](FileReader::interfaces)).
+pub struct FileReader {
+    path: String,
+    input: Input,
+    format: Format,
+    /// Every interface seen so far, in file order, across pcapng sections.
+    interfaces: Vec<FileInterface>,
+    /// Interface index of each packet the last `read` appended.
+    packet_interfaces: Vec<u32>,
     /// Packets delivered so far.
     packets: u64,
     /// Set after an error or the end: reading stops there.
@@ -48,41 +144,57 @@ impl std::fmt::Debug for FileReader {
 }
 
 impl FileReader {
-    /// Opens `path` and parses its file header (pcap) or section header (pcapng).
+    /// Opens `path` and parses its file header (pcap), or its section header and the
+    /// blocks up to its first Interface Description Block (pcapng), as libpcap does.
     pub fn open(path: &str) -> Result<FileReader> {
         let file = File::open(path).map_err(file_error(path, "open"))?;
-        let mut reader = FileReader {
-            path: path.to_owned(),
-            file,
-            buf: Vec::new(),
-            pos: 0,
-            base: 0,
-            eof: false,
-            parser: None,
+        FileReader::from_read(path, file)
+    }
+
+    /// Reads a capture from any byte stream (a pipe, a socket, bytes in memory); `name`
+    /// stands for the path in errors.
+    pub fn from_read(name: &str, source: impl Read + Send + 'static) -> Result<FileReader> {
+        let mut input =
+            Input { source: Box::new(source), buf: Vec::new(), pos: 0, base: 0, eof: false, chunk: FIRST_CHUNK };
+        let bad = |message: String| Error::BadFile { path: name.to_owned(), packet: 1, offset: 0, message };
+        let mut interfaces = Vec::new();
+        let have = input.fill(4).map_err(file_error(name, "read"))?;
+        let format = if !have {
+            return Err(bad(format!("the file header is truncated ({} bytes)", input.window().len())));
+        } else if PcapNg::is_magic(input.window()) {
+            match PcapNg::open(&mut input, &mut interfaces) {
+                Ok(p) => Format::PcapNg(p),
+                Err(Fault::Io(e)) => return Err(file_error(name, "read")(e)),
+                Err(Fault::Bad(message)) => {
+                    let offset = input.offset();
+                    return Err(Error::BadFile { path: name.to_owned(), packet: 1, offset, message });
+                }
+            }
+        } else if Pcap::is_magic(input.window()) {
+            if !input.fill(Pcap::HEADER_LEN).map_err(file_error(name, "read"))? {
+                return Err(bad(format!("the file header is truncated ({} bytes)", input.window().len())));
+            }
+            let pcap = Pcap::parse_header(input.window()).map_err(bad)?;
+            interfaces.push(pcap.interface());
+            input.consume(Pcap::HEADER_LEN);
+            Format::Pcap(pcap)
+        } else {
+            let magic = u32::from_be_bytes(input.window()[..4].try_into().unwrap_or_default());
+            return Err(bad(format!(
+                "not a pcap or pcapng file: its magic number {magic:#010x} is neither pcap's 0xa1b2c3d4, \
+                 0xa1b23c4d, 0xa1b2cd34 (either byte order) nor pcapng's 0x0a0d0d0a"
+            )));
+        };
+        Ok(FileReader {
+            path: name.to_owned(),
+            input,
+            format,
+            interfaces,
+            packet_interfaces: Vec::new(),
             packets: 0,
             done: false,
             pending: None,
-        };
-        loop {
-            let head = &reader.buf[..];
-            let parsed = if head.len() >= 4 && head[..4] == PCAPNG_MAGIC {
-                PcapNgParser::new(head).map(|(rem, p)| (head.len() - rem.len(), Parser::PcapNg(p)))
-            } else {
-                PcapParser::new(head).map(|(rem, p)| (head.len() - rem.len(), Parser::Pcap(p)))
-            };
-            match parsed {
-                Ok((used, parser)) => {
-                    reader.pos = used;
-                    reader.parser = Some(parser);
-                    return Ok(reader);
-                }
-                Err(PcapError::IncompleteBuffer) if !reader.eof => reader.fill()?,
-                Err(PcapError::IncompleteBuffer) => {
-                    return Err(reader.corrupt(0, format!("the file header is truncated ({} bytes)", reader.buf.len())))
-                }
-                Err(e) => return Err(reader.corrupt(0, format!("not a pcap or pcapng file: {e}"))),
-            }
-        }
+        })
     }
 
     pub fn path(&self) -> &str {
@@ -94,147 +206,90 @@ impl FileReader {
         self.packets
     }
 
+    /// The `LINKTYPE_` of the file: the pcap header's, or the first pcapng interface's.
+    /// Packets of other pcapng interfaces may have others: see [`packet_interfaces`](Self::packet_interfaces).
+    pub fn link_type(&self) -> u32 {
+        self.interfaces.first().map_or(0, |i| i.link_type)
+    }
+
+    /// Every interface seen so far, in file order: pcap's one, or each pcapng Interface
+    /// Description Block of every section read so far (a section's interface 0 is the
+    /// entry after the previous section's last). Grows as `read` meets new IDBs.
+    pub fn interfaces(&self) -> &[FileInterface] {
+        &self.interfaces
+    }
+
+    /// For each packet the last [`read`](Self::read) appended, in order, its index in
+    /// [`interfaces`](Self::interfaces) (always 0 in pcap files).
+    pub fn packet_interfaces(&self) -> &[u32] {
+        &self.packet_interfaces
+    }
+
+    /// Bytes of memory the reader holds for file data: at most about one read-ahead chunk
+    /// (1 MiB) plus the largest record the format allows (pcap: libpcap's maximum
+    /// captured length for the link type, 262144 for most; pcapng: 16 MiB blocks).
+    pub fn buffer_capacity(&self) -> usize {
+        self.input.buf.capacity()
+    }
+
     fn corrupt(&mut self, offset: u64, message: String) -> Error {
         self.done = true;
         Error::BadFile { path: self.path.clone(), packet: self.packets + 1, offset, message }
     }
 
-    /// Moves the unparsed bytes to the front and appends up to [`READ_CHUNK`] more.
-    fn fill(&mut self) -> Result<()> {
-        self.buf.drain(..self.pos);
-        self.base += self.pos as u64;
-        self.pos = 0;
-        let start = self.buf.len();
-        self.buf.resize(start + READ_CHUNK, 0);
-        let n = loop {
-            match self.file.read(&mut self.buf[start..]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    self.buf.truncate(start);
-                    return Err(file_error(&self.path, "read")(e));
-                }
-            }
-        };
-        self.buf.truncate(start + n);
-        self.eof = n == 0;
-        Ok(())
-    }
-
     /// Appends up to `max` packets to `batch`, cut to `snaplen`; returns how many, 0 at
     /// the end of the file. A damaged record is an [`Error::BadFile`] naming its packet
     /// number and byte offset, returned once the packets before it were delivered.
+    ///
+    /// Timestamps: a subsecond field of a second or more (which libpcap passes on as it is)
+    /// is carried into the seconds, so `nsec` stays below 10^9; seconds wrap at 2^32.
+    /// Lengths: a captured length above the wire length is kept (the record's length is
+    /// then the captured one); a pcap record longer than the header's snapshot length (but
+    /// within libpcap's maximum) is cut to it, as libpcap cuts it.
     pub fn read(&mut self, batch: &mut Batch, max: usize, snaplen: u32) -> Result<usize> {
+        self.packet_interfaces.clear();
         if let Some(error) = self.pending.take() {
             return Err(error);
         }
         let mut count = 0;
         while count < max && !self.done {
-            let offset = self.base + self.pos as u64;
-            let slice = &self.buf[self.pos..];
-            if slice.is_empty() && self.eof {
-                self.done = true;
-                break;
-            }
-            let Some(parser) = self.parser.as_mut() else {
-                break;
-            };
-            let step = match parser {
-                Parser::Pcap(parser) => parser.next_raw_packet(slice).and_then(|(rem, raw)| {
-                    // Checked here, not by PcapPacket: it also rejects orig_len > snaplen,
-                    // which every capture with a short snaplen writes.
-                    if raw.incl_len > raw.orig_len {
-                        return Err(PcapError::InvalidField("captured length > original length"));
-                    }
-                    let nsec = match parser.header().ts_resolution {
-                        TsResolution::MicroSecond => raw.ts_frac.checked_mul(1000),
-                        TsResolution::NanoSecond => Some(raw.ts_frac),
-                    }
-                    .filter(|&n| n < 1_000_000_000)
-                    .ok_or(PcapError::InvalidField("timestamp fraction is a second or more"))?;
-                    let info = PacketInfo { len: raw.orig_len, sec: raw.ts_sec, nsec, ..Default::default() };
-                    Ok((slice.len() - rem.len(), Some((info, raw.data))))
-                }),
-                Parser::PcapNg(parser) => parser.next_block(slice).map(|(rem, block)| {
-                    let used = slice.len() - rem.len();
-                    match block {
-                        Block::EnhancedPacket(epb) => {
-                            let ts = timestamp(parser.packet_interface(&epb), epb.timestamp.as_nanos());
-                            let info = PacketInfo {
-                                len: epb.original_len.max(epb.data.len() as u32),
-                                sec: ts.as_secs() as u32,
-                                nsec: ts.subsec_nanos(),
-                                ..Default::default()
-                            };
-                            (used, Some((info, epb.data)))
-                        }
-                        Block::SimplePacket(spb) => {
-                            let info = PacketInfo { len: spb.original_len, ..Default::default() };
-                            (used, Some((info, spb.data)))
-                        }
-                        _ => (used, None),
-                    }
-                }),
+            let offset = self.input.offset();
+            let step = match &mut self.format {
+                Format::Pcap(pcap) => pcap.next(&mut self.input),
+                Format::PcapNg(ng) => ng.next(&mut self.input, &mut self.interfaces),
             };
             match step {
-                Ok((used, packet)) => {
-                    if let Some((info, data)) = packet {
-                        batch.push(&info, &data, snaplen);
-                        count += 1;
-                        self.packets += 1;
-                    }
-                    self.pos += used;
+                Ok(Step::Packet { info, data, interface, size }) => {
+                    batch.push(&info, &self.input.window()[data], snaplen);
+                    self.input.consume(size);
+                    self.packet_interfaces.push(interface);
+                    count += 1;
+                    self.packets += 1;
                 }
-                Err(PcapError::IncompleteBuffer) if !self.eof => self.fill()?,
-                Err(PcapError::IncompleteBuffer) => {
-                    let left = self.buf.len() - self.pos;
-                    return self.fail(
-                        count,
-                        offset,
-                        format!(
-                            "the record is truncated: {left} bytes left in the file, or its captured length is absurd"
-                        ),
-                    );
+                Ok(Step::Skip(size)) => self.input.consume(size),
+                Ok(Step::End) => self.done = true,
+                Err(Fault::Bad(message)) => return self.fail(count, offset, message),
+                Err(Fault::Io(e)) => {
+                    self.done = true;
+                    let error = file_error(&self.path, "read")(e);
+                    return self.deliver_then(count, error);
                 }
-                Err(e) => return self.fail(count, offset, format!("{e}")),
             }
         }
         Ok(count)
     }
 
-    /// Delivers the packets of this call first; the error comes on the next call.
     fn fail(&mut self, count: usize, offset: u64, message: String) -> Result<usize> {
         let error = self.corrupt(offset, message);
+        self.deliver_then(count, error)
+    }
+
+    /// Delivers the packets of this call first; the error comes on the next call.
+    fn deliver_then(&mut self, count: usize, error: Error) -> Result<usize> {
         if count > 0 {
             self.pending = Some(error);
             return Ok(count);
         }
         Err(error)
     }
-}
-
-/// An Enhanced Packet Block's timestamp in the units its interface's `if_tsresol` gives
-/// (10^-6 s when absent; bit 7 set: a power of two). `pcap-file` hands the raw count
-/// over as nanoseconds.
-pub(super) fn timestamp(interface: Option<&InterfaceDescriptionBlock<'_>>, raw: u128) -> Duration {
-    let resol = interface
-        .and_then(|idb| {
-            idb.options.iter().find_map(|o| match o {
-                InterfaceDescriptionOption::IfTsResol(r) => Some(*r),
-                _ => None,
-            })
-        })
-        .unwrap_or(6);
-    let (per_second, ok) = if resol & 0x80 != 0 {
-        let shift = u32::from(resol & 0x7f);
-        (1u128.checked_shl(shift).unwrap_or(0), shift < 64)
-    } else {
-        (10u128.checked_pow(u32::from(resol)).unwrap_or(0), resol <= 19)
-    };
-    if !ok || per_second == 0 {
-        return Duration::ZERO;
-    }
-    let secs = raw / per_second;
-    let frac = raw % per_second;
-    Duration::new(secs as u64, (frac * 1_000_000_000 / per_second) as u32)
 }
