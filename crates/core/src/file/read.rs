@@ -70,12 +70,19 @@ impl Input {
         self.pos = 0;
         let target = need.max(self.chunk);
         self.chunk = (self.chunk * 2).min(READ_CHUNK);
-        let want = target - self.buf.len();
-        self.buf.reserve_exact(want);
-        // read_to_end on a Take reads into the reserved room without zeroing it, retries
-        // short reads and EINTR, and stops at `want` bytes or the end of the file.
-        let got = self.source.by_ref().take(want as u64).read_to_end(&mut self.buf)?;
-        self.eof = got < want;
+        while self.buf.len() < target {
+            // Grow by at most the bytes already held (or a chunk), so that a record claiming
+            // more than the file has costs memory for what is there, not for the claim.
+            let want = (target - self.buf.len()).min(self.buf.len().max(self.chunk));
+            self.buf.reserve_exact(want);
+            // read_to_end on a Take reads into the reserved room without zeroing it, retries
+            // short reads and EINTR, and stops at `want` bytes or the end of the file.
+            let got = self.source.by_ref().take(want as u64).read_to_end(&mut self.buf)?;
+            if got < want {
+                self.eof = true;
+                break;
+            }
+        }
         Ok(self.buf.len() >= need)
     }
 
