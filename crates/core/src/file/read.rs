@@ -232,9 +232,12 @@ impl FileReader {
         &self.packet_interfaces
     }
 
-    /// Bytes of memory the reader holds for file data: at most about one read-ahead chunk
-    /// (1 MiB) plus the largest record the format allows (pcap: libpcap's maximum
-    /// captured length for the link type, 262144 for most; pcapng: 16 MiB blocks).
+    /// Bytes of memory the reader holds for file data (its buffer's capacity): one
+    /// read-ahead chunk (4 KiB growing to 1 MiB) or one record, whichever is larger, where
+    /// a record is at most the largest the format allows (pcap: libpcap's maximum captured
+    /// length for the link type, 262144 for most; pcapng: 16 MiB blocks) and is only given
+    /// room for the bytes the file really has (a claim the file does not back costs up to
+    /// twice those bytes, not the claim).
     pub fn buffer_capacity(&self) -> usize {
         self.input.buf.capacity()
     }
