@@ -91,3 +91,76 @@ fn netring_reads_what_tcpdump_reads_and_refuses_what_it_refuses() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Whether a pcapng file has a section header in the other byte order than its first:
+/// libpcap then reads that header's length in the wrong order and stops there, where
+/// netring reads on.
+fn changes_byte_order(bytes: &[u8]) -> bool {
+    let first = bytes.get(8..12);
+    bytes.windows(12).any(|w| {
+        w[..4] == [0x0a, 0x0d, 0x0d, 0x0a] && Some(&w[8..12]) != first && {
+            let bom = u32::from_le_bytes(w[8..12].try_into().unwrap());
+            bom == 0x1a2b_3c4d || bom == 0x4d3c_2b1a
+        }
+    })
+}
+
+/// tcpdump's complaints about files that libpcap refuses and netring reads on purpose,
+/// or about link types tcpdump cannot print (libpcap read them: no count to compare).
+const ON_PURPOSE: [&str; 3] = [
+    "different from the type of the first interface",
+    "different from the snapshot length of the first interface",
+    "different byte orders",
+];
+const UNPRINTABLE: &str = "unknown data link type";
+
+#[test]
+fn mutated_files_read_as_tcpdump_reads_them() {
+    let dir = std::env::temp_dir().join(format!("netring-file-tcpdump-mutated-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases: usize = std::env::var("NETRING_TCPDUMP_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(400);
+    let seed: u64 = std::env::var("NETRING_TCPDUMP_SEED").ok().and_then(|n| n.parse().ok()).unwrap_or(7);
+    let mut rng = Rng(seed);
+    let seeds = seeds();
+    let (mut same, mut more, mut unprintable, mut failures) = (0, 0, 0, Vec::new());
+    for case in 0..cases {
+        let mut bytes = seeds[rng.below(seeds.len())].clone();
+        mutate(&mut rng, &mut bytes);
+        let path = dir.join(format!("mutated-{case}"));
+        std::fs::write(&path, &bytes).unwrap();
+        let path = path.to_str().unwrap();
+        let Some(theirs) = tcpdump(path) else {
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "tcpdump is not installed, and CI=true: install it");
+            eprintln!("SKIPPED: tcpdump is not installed (apt-get install tcpdump); the comparison did not run");
+            return;
+        };
+        let (ours, error) = netring(path);
+        if ours == theirs {
+            same += 1;
+            continue;
+        }
+        let out = Command::new("tcpdump").args(["--count", "-r", path]).output().unwrap();
+        let complaint = String::from_utf8_lossy(&out.stderr).into_owned();
+        let count = |l: Libpcap| match l {
+            Libpcap::Reads(n) | Libpcap::Fails(n) => n,
+        };
+        if complaint.contains(UNPRINTABLE) {
+            unprintable += 1;
+        } else if count(ours) >= count(theirs)
+            && (ON_PURPOSE.iter().any(|m| complaint.contains(m)) || changes_byte_order(&bytes))
+        {
+            more += 1;
+        } else {
+            failures.push(format!(
+                "case {case} of seed {seed}: netring {ours:?} ({error}), tcpdump {theirs:?}: {complaint}"
+            ));
+        }
+    }
+    eprintln!(
+        "{cases} mutated files (seed {seed}): {same} read alike, {more} read further by netring on purpose, {unprintable} of link \
+         types tcpdump cannot print, {} differ",
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -535,3 +535,93 @@ pub fn unknown_interface() -> Vec<u8> {
     v.extend(epb(o, 1, 2, 60, 60, &frame(1, 60), &[]));
     v
 }
+
+// Mutation of fixtures, for the fuzz run and the comparison of mutated files with tcpdump.
+
+/// splitmix64: small, seedable, good enough to pick mutations.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+pub fn seeds() -> Vec<Vec<u8>> {
+    vec![
+        pcap_file(Little, MAGIC_USEC, 6),
+        pcap_file(Big, MAGIC_NSEC, 6),
+        patched_magic(),
+        version_2_2(),
+        caplen_over_snaplen(),
+        pcapng_file(Little, 5),
+        pcapng_file(Big, 5),
+        multi_section_orders(Little, Big, 113),
+        tsresol_file(),
+        obsolete_packet_blocks(),
+        spb_padding(),
+        unknown_blocks(),
+        no_endofopt(),
+    ]
+}
+
+/// Values a length or type field is set to: zero, small, just over libpcap's limits, huge.
+const FIELD_VALUES: [u32; 12] =
+    [0, 1, 4, 12, 0xffff_ffff, 0xffff_fff0, 0x7fff_ffff, 262_144, 262_145, 16 << 20, (16 << 20) + 4, 0x0a0d_0d0a];
+
+pub fn mutate(rng: &mut Rng, v: &mut Vec<u8>) {
+    for _ in 0..1 + rng.below(4) {
+        let at = rng.below(v.len() + 1);
+        match rng.below(8) {
+            0 if !v.is_empty() => {
+                let i = rng.below(v.len());
+                v[i] ^= 1 << rng.below(8);
+            }
+            1 if !v.is_empty() => {
+                let i = rng.below(v.len());
+                v[i] = rng.next() as u8;
+            }
+            2 => v.truncate(at),
+            3 if v.len() >= 4 => {
+                // A 4-aligned field (every pcap and pcapng length is) set to a telling value.
+                let i = rng.below(v.len() / 4) * 4;
+                let value =
+                    if rng.below(4) == 0 { rng.next() as u32 } else { FIELD_VALUES[rng.below(FIELD_VALUES.len())] };
+                let order = if rng.below(2) == 0 { Little } else { Big };
+                v[i..i + 4].copy_from_slice(&u32b(order, value));
+            }
+            4 => {
+                // A block of a known or random type, with a random body, at a 4-aligned place.
+                let order = if rng.below(2) == 0 { Little } else { Big };
+                let body: Vec<u8> = (0..rng.below(48)).map(|_| rng.next() as u8).collect();
+                let kinds = [SHB, IDB, OPB, SPB, NRB, ISB, EPB, rng.next() as u32];
+                let b = match rng.below(4) {
+                    0 => shb(order, &body),
+                    1 => idb(order, rng.below(300) as u16, rng.next() as u32 % 70_000, &body),
+                    _ => block(order, kinds[rng.below(kinds.len())], &body),
+                };
+                let at = at / 4 * 4;
+                v.splice(at..at, b);
+            }
+            5 => {
+                let end = (at + rng.below(64)).min(v.len());
+                v.drain(at..end);
+            }
+            6 => {
+                let end = (at + rng.below(128)).min(v.len());
+                let piece = v[at..end].to_vec();
+                let to = rng.below(v.len() + 1);
+                v.splice(to..to, piece);
+            }
+            _ => {}
+        }
+    }
+}
