@@ -1,7 +1,8 @@
 //! The reader against tcpdump (libpcap): every fixture of `file_fixtures::cases()` is
 //! written to a temporary directory and read by both; the packet counts must agree, and
 //! where tcpdump refuses a file (exit status 1), netring must deliver the same number of
-//! packets and then fail. Without tcpdump the test is skipped, except under `CI=true`.
+//! packets and then fail; and each packet's captured length must be what `tcpdump -xx`
+//! prints. Without tcpdump the test is skipped, except under `CI=true`.
 
 mod file_fixtures;
 
@@ -27,20 +28,51 @@ fn tcpdump(path: &str) -> Option<Libpcap> {
     })
 }
 
-/// What netring makes of the file, in the same terms.
-fn netring(path: &str) -> (Libpcap, String) {
+/// The captured length of each packet `tcpdump -nn -xx -r FILE` prints: a line per
+/// packet, then its bytes in hex on indented "0x0000:" lines. `None` for a packet tcpdump
+/// does not print ("[Invalid header: len(60) < caplen(100)]", though libpcap delivered it).
+fn tcpdump_caplens(path: &str) -> Vec<Option<usize>> {
+    let out = Command::new("tcpdump").args(["-nn", "-xx", "-r", path]).output().unwrap();
+    let mut lens = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        match line.trim_start().strip_prefix("0x").and_then(|l| l.split_once(':')) {
+            Some((_, hex)) if line.starts_with(char::is_whitespace) => {
+                if let Some(Some(n)) = lens.last_mut() {
+                    *n += hex.chars().filter(char::is_ascii_hexdigit).count() / 2
+                }
+            }
+            _ if line.starts_with("[Invalid header") => lens.push(None),
+            _ => lens.push(Some(0)),
+        }
+    }
+    lens
+}
+
+/// What netring makes of the file, in the same terms; the error; each packet's captured length.
+fn read_file(path: &str) -> (Libpcap, String, Vec<usize>) {
     let mut reader = match FileReader::open(path) {
         Ok(reader) => reader,
-        Err(e) => return (Libpcap::Fails(0), e.to_string()),
+        Err(e) => return (Libpcap::Fails(0), e.to_string(), Vec::new()),
     };
     let mut batch = Batch::default();
     loop {
         match reader.read(&mut batch, 1000, FILE_SNAPLEN) {
-            Ok(0) => return (Libpcap::Reads(reader.packets() as usize), String::new()),
+            Ok(0) => {
+                let lens = batch.iter().map(|p| p.data.len()).collect();
+                return (Libpcap::Reads(reader.packets() as usize), String::new(), lens);
+            }
             Ok(_) => {}
-            Err(e) => return (Libpcap::Fails(reader.packets() as usize), e.to_string()),
+            Err(e) => {
+                let lens = batch.iter().map(|p| p.data.len()).collect();
+                return (Libpcap::Fails(reader.packets() as usize), e.to_string(), lens);
+            }
         }
     }
+}
+
+fn netring(path: &str) -> (Libpcap, String) {
+    let (outcome, error, _) = read_file(path);
+    (outcome, error)
 }
 
 #[test]
@@ -61,8 +93,13 @@ fn netring_reads_what_tcpdump_reads_and_refuses_what_it_refuses() {
         std::fs::write(&path, &case.bytes).unwrap();
         let path = path.to_str().unwrap();
         let theirs = tcpdump(path).unwrap();
-        let (ours, error) = netring(path);
+        let (ours, error, caplens) = read_file(path);
         report.push(format!("{:<36} tcpdump {theirs:?}, netring {ours:?} {error}", case.name));
+        let their_caplens = tcpdump_caplens(path);
+        let printed = caplens.iter().zip(&their_caplens).all(|(ours, theirs)| theirs.map_or(true, |t| t == *ours));
+        if caplens.len() != their_caplens.len() || !printed {
+            failures.push(format!("{}: captured lengths: netring {caplens:?}, tcpdump {their_caplens:?}", case.name));
+        }
         if theirs != case.libpcap {
             failures.push(format!("{}: tcpdump gives {theirs:?}, the fixture expects {:?}", case.name, case.libpcap));
         }
