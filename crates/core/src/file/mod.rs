@@ -1,0 +1,65 @@
+//! pcap and pcapng trace files: a reader ([`FileReader`], `read.rs`) that fills the same
+//! [`Batch`](crate::Batch) records as a live capture, and a writer ([`FileWriter`],
+//! `write.rs`) fed from a `Batch`. This module holds what both share: the format names and
+//! the snapshot length written in headers.
+//!
+//! Parsing is the `pcap-file` crate's, not ours: the formats have byte orders, two
+//! timestamp resolutions, per-interface `if_tsresol`, block types and options whose edge
+//! cases a maintained, fuzzed library already handles; the reader only streams the file
+//! through its slice parsers so that errors can say exactly where (packet number and byte
+//! offset) and packets before the damage are still delivered. (libpcap's filter compiler,
+//! unrelated, is [`crate::bpf`]'s `libpcap.rs`.)
+
+use std::io;
+
+use crate::error::{Error, Result};
+
+mod read;
+mod write;
+
+pub use read::FileReader;
+pub use write::FileWriter;
+
+/// Bytes read from (or buffered for) the file at a time.
+const READ_CHUNK: usize = 1 << 20;
+/// Snapshot length written in file headers: the largest netring captures (and tcpdump's default).
+pub const FILE_SNAPLEN: u32 = 262_144;
+
+/// A trace file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// Classic pcap, microsecond timestamps (magic 0xa1b2c3d4).
+    Pcap,
+    /// Classic pcap, nanosecond timestamps (magic 0xa1b23c4d).
+    PcapNs,
+    /// pcapng: one section, one Ethernet interface with `if_tsresol` 9 (nanoseconds).
+    PcapNg,
+}
+
+impl FileFormat {
+    /// `pcap`, `pcap-ns` or `pcapng`.
+    pub fn parse(name: &str) -> Result<FileFormat> {
+        match name {
+            "pcap" => Ok(FileFormat::Pcap),
+            "pcap-ns" => Ok(FileFormat::PcapNs),
+            "pcapng" => Ok(FileFormat::PcapNg),
+            other => Err(Error::Range(format!("file format {other:?} must be \"pcap\", \"pcap-ns\" or \"pcapng\""))),
+        }
+    }
+
+    /// pcapng for a `.pcapng` path, classic pcap (microseconds) otherwise.
+    pub fn for_path(path: &str) -> FileFormat {
+        if path.ends_with(".pcapng") {
+            FileFormat::PcapNg
+        } else {
+            FileFormat::Pcap
+        }
+    }
+}
+
+fn file_error<'a>(path: &'a str, op: &'static str) -> impl FnOnce(io::Error) -> Error + 'a {
+    move |source| Error::File { path: path.to_owned(), op, source }
+}
+
+#[cfg(test)]
+mod tests;
