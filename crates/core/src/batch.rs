@@ -2,6 +2,7 @@
 //! buffer and a fixed-size record of numbers per packet. The binding hands both to
 //! JavaScript as they are, so this layout is shared with `index.ts`.
 
+use crate::abi::{MAC_ADDRS_LEN, VLAN_TAG_LEN};
 use crate::frame::PacketInfo;
 
 /// Numbers per packet in [`Batch::meta`].
@@ -20,8 +21,6 @@ pub const META_FLAGS: usize = 8;
 /// [`META_FLAGS`] bit: the packet carried an 802.1Q/802.1ad tag (reinserted in the data).
 pub const FLAG_VLAN: u32 = 1;
 
-const VLAN_TAG_LEN: usize = 4;
-const MAC_ADDRS_LEN: usize = 12;
 
 /// Packets copied out of the ring; reused between reads to keep allocations down.
 #[derive(Debug, Default, Clone)]

@@ -11,7 +11,8 @@
 use std::io;
 use std::os::fd::AsFd;
 
-use crate::error::{Error, Result};
+use crate::error::{text, Error, OptionName, Problem, Result};
+use crate::validate::option_error;
 use crate::socket::PacketSocket;
 use crate::sys::{getsockopt, setsockopt};
 
@@ -61,7 +62,7 @@ impl FanoutMode {
     pub fn from_name(name: &str) -> Result<Self> {
         FanoutMode::ALL.into_iter().find(|m| m.name() == name).ok_or_else(|| {
             let known: Vec<String> = FanoutMode::ALL.iter().map(|m| format!("{:?}", m.name())).collect();
-            Error::Type(format!("unknown fanout mode {name:?}; known: {}", known.join(", ")))
+            option_error(OptionName::Fanout, Problem::Invalid, text![format!("unknown fanout mode {name:?}; known: {}", known.join(", "))])
         })
     }
 
@@ -98,12 +99,18 @@ impl FanoutOptions {
     pub fn validate(&self) -> Result<()> {
         if let Some(group) = self.group {
             if group > MAX_FANOUT_GROUP {
-                return Err(Error::Range(format!("fanout group {group} must be from 0 to {MAX_FANOUT_GROUP}")));
+                return Err(option_error(
+                    OptionName::Fanout,
+                    Problem::OutOfRange,
+                    text![format!("fanout group {group} must be from 0 to {MAX_FANOUT_GROUP}")],
+                ));
             }
         }
         if self.rollover && self.mode == FanoutMode::Rollover {
-            return Err(Error::Type(
-                "fanout flag rollover does not apply to mode \"rollover\", which always rolls over".into(),
+            return Err(option_error(
+                OptionName::Fanout,
+                Problem::NotApplicable,
+                text!["fanout flag rollover does not apply to mode \"rollover\", which always rolls over"],
             ));
         }
         Ok(())
@@ -176,7 +183,7 @@ mod tests {
             assert_eq!(FanoutMode::from_name(mode.name()).unwrap(), mode);
         }
         let err = FanoutMode::from_name("roundrobin").unwrap_err();
-        assert!(matches!(err, Error::Type(_)));
+        assert!(matches!(err, Error::Option { option: OptionName::Fanout, problem: Problem::Invalid, .. }));
         assert_eq!(
             err.to_string(),
             "unknown fanout mode \"roundrobin\"; known: \"hash\", \"lb\", \"cpu\", \"rollover\", \"random\", \"queue\""
@@ -199,10 +206,10 @@ mod tests {
     #[test]
     fn bad_options() {
         let err = options(Some(65536), FanoutMode::Hash).validate().unwrap_err();
-        assert!(matches!(err, Error::Range(_)));
+        assert!(matches!(err, Error::Option { problem: Problem::OutOfRange, .. }));
         assert_eq!(err.to_string(), "fanout group 65536 must be from 0 to 65535");
         let both = FanoutOptions { rollover: true, ..options(Some(1), FanoutMode::Rollover) };
-        assert!(matches!(both.validate(), Err(Error::Type(_))));
+        assert!(matches!(both.validate(), Err(Error::Option { problem: Problem::NotApplicable, .. })));
         options(Some(0), FanoutMode::Cpu).validate().unwrap();
     }
 }

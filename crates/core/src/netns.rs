@@ -23,7 +23,7 @@ pub fn netns_path(ns: &str) -> String {
 pub fn in_netns<T>(ns: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let path = netns_path(ns);
     let target = File::open(&path).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => Error::Type(format!("network namespace {ns:?} does not exist ({path})")),
+        io::ErrorKind::NotFound => Error::NoNamespace { ns: ns.to_owned(), path: path.clone() },
         _ => Error::os(ns, "open network namespace", e),
     })?;
     let home = File::open("/proc/thread-self/ns/net").map_err(|e| Error::os(ns, "open /proc/thread-self/ns/net", e))?;

@@ -6,13 +6,14 @@
 use std::io;
 use std::mem;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crate::batch::{push_lent, put_tag_back, Batch};
 use crate::error::{Error, Result};
 use crate::frame::{parse_block_header, parse_v2_frame, BlockPackets, PacketInfo};
-use crate::mmap::{frame_offset, Mapping};
+use crate::abi::{frame_offset, V2_STATUS, V3_BLOCK_STATUS};
+use crate::mmap::Mapping;
 use crate::socket::PacketSocket;
 use crate::sys::syscall;
 
@@ -21,21 +22,6 @@ pub const MAX_V2_BATCH: usize = 4096;
 /// Most packets received with recv() per read.
 pub const MAX_RECV_BATCH: usize = 256;
 
-/// Offset of `tp_status` in a V2 frame and of `hdr.bh1.block_status` in a V3 block.
-const V2_STATUS: usize = mem::offset_of!(libc::tpacket2_hdr, tp_status);
-const V3_STATUS: usize = mem::offset_of!(libc::tpacket_block_desc, hdr);
-
-/// The status word at `base + offset` of the mapping.
-///
-/// # Safety
-/// `offset` must be 4-byte aligned and `offset + 4 <= map.len()`; the kernel and user space
-/// access status words only atomically, which is what the returned reference is for.
-unsafe fn status_word(map: &Mapping, offset: usize) -> &AtomicU32 {
-    debug_assert!(offset % 4 == 0 && offset + 4 <= map.len());
-    // SAFETY: in bounds and aligned (caller), valid for the mapping's lifetime, which the
-    // returned reference borrows.
-    unsafe { AtomicU32::from_ptr(map.as_ptr().add(offset).cast::<u32>()) }
-}
 
 /// Bytes `offset..offset + len` of the mapping.
 ///
@@ -63,7 +49,7 @@ unsafe fn user_slice_mut(map: &Mapping, offset: usize, len: usize) -> &mut [u8] 
 /// Hands the slot whose status word is at `offset` back to the kernel.
 fn give_to_kernel(map: &Mapping, offset: usize) {
     // SAFETY: callers pass the status word of a slot of this ring (aligned, in bounds).
-    unsafe { status_word(map, offset) }.store(libc::TP_STATUS_KERNEL, Ordering::Release);
+    unsafe { map.status_word(offset) }.store(libc::TP_STATUS_KERNEL, Ordering::Release);
 }
 
 /// When a ring is dropped while its memory is still held elsewhere (packets lent to
@@ -95,7 +81,7 @@ impl RingV3 {
     /// Gives the block lent by the last `lend` back to the kernel.
     fn give_back(&mut self) {
         if let Some(base) = self.lent.take() {
-            give_to_kernel(&self.map, base + V3_STATUS);
+            give_to_kernel(&self.map, base + V3_BLOCK_STATUS);
         }
     }
 
@@ -103,7 +89,7 @@ impl RingV3 {
     fn ready(&self) -> Option<usize> {
         let base = self.current * self.block_size;
         // SAFETY: block starts are page-aligned and the status word is inside the block.
-        let status = unsafe { status_word(&self.map, base + V3_STATUS) };
+        let status = unsafe { self.map.status_word(base + V3_BLOCK_STATUS) };
         (status.load(Ordering::Acquire) & libc::TP_STATUS_USER != 0).then_some(base)
     }
 
@@ -136,7 +122,7 @@ impl RingV3 {
         self.give_back();
         let Some(base) = self.ready() else { return (0, 0) };
         let counts = self.walk(base, |_, info, data| batch.push(info, data, snaplen));
-        give_to_kernel(&self.map, base + V3_STATUS);
+        give_to_kernel(&self.map, base + V3_BLOCK_STATUS);
         self.current = (self.current + 1) % self.block_count;
         counts
     }
@@ -206,7 +192,7 @@ impl RingV2 {
     fn ready(&self) -> Option<usize> {
         let offset = self.offset(self.current);
         // SAFETY: frames are 16-byte aligned inside the mapping; tp_status is first.
-        let status = unsafe { status_word(&self.map, offset + V2_STATUS) };
+        let status = unsafe { self.map.status_word(offset + V2_STATUS) };
         (status.load(Ordering::Acquire) & libc::TP_STATUS_USER != 0).then_some(offset)
     }
 
@@ -400,7 +386,7 @@ impl Reader {
         match self {
             Reader::V3(ring) => Ok(ring.lend(meta, snaplen)),
             Reader::V2(ring) => Ok(ring.lend(meta, snaplen)),
-            Reader::Recv(_) => Err(Error::Type("only a ring: capture lends packets in place; int: (recv()) copies them".into())),
+            Reader::Recv(_) => Err(Error::Unsupported("only a ring: capture lends packets in place; int: (recv()) copies them")),
         }
     }
 

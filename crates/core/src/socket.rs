@@ -5,7 +5,7 @@ use std::mem;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use crate::error::{Error, Result};
-use crate::filter::Instruction;
+use crate::bpf::Instruction;
 use crate::netns::in_netns;
 use crate::sys::{getsockopt, setsockopt, syscall};
 
@@ -20,10 +20,7 @@ pub fn check_interface_name(name: &str) -> Result<()> {
         || name == ".."
         || name.chars().any(|c| c == '/' || c == ':' || c == '\0' || c.is_whitespace());
     if bad {
-        return Err(Error::Type(format!(
-            "interface name {name:?} must be 1 to {} bytes with no '/', ':' or white space",
-            libc::IFNAMSIZ - 1
-        )));
+        return Err(Error::InterfaceName { name: name.to_owned() });
     }
     Ok(())
 }
@@ -253,7 +250,7 @@ mod tests {
         }
         for bad in ["", ".", "..", "has space", "a/b", "a:b", "sixteen_chars_xx"] {
             let err = check_interface_name(bad).unwrap_err();
-            assert!(matches!(err, Error::Type(_)), "{bad}");
+            assert!(matches!(err, Error::InterfaceName { .. }), "{bad}");
             assert!(err.to_string().contains(&format!("{bad:?}")), "{err}");
         }
     }

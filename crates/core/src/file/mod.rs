@@ -43,7 +43,7 @@ impl FileFormat {
             "pcap" => Ok(FileFormat::Pcap),
             "pcap-ns" => Ok(FileFormat::PcapNs),
             "pcapng" => Ok(FileFormat::PcapNg),
-            other => Err(Error::Range(format!("file format {other:?} must be \"pcap\", \"pcap-ns\" or \"pcapng\""))),
+            other => Err(Error::FileFormat { name: other.to_owned() }),
         }
     }
 
