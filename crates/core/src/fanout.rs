@@ -38,6 +38,7 @@ pub enum FanoutMode {
 }
 
 impl FanoutMode {
+    /// Every mode, in the order the kernel numbers them.
     pub const ALL: [FanoutMode; 6] = [
         FanoutMode::Hash,
         FanoutMode::LoadBalance,
@@ -59,6 +60,7 @@ impl FanoutMode {
         }
     }
 
+    /// The mode named `name` (see [`FanoutMode::name`]).
     pub fn from_name(name: &str) -> Result<Self> {
         FanoutMode::ALL.into_iter().find(|m| m.name() == name).ok_or_else(|| {
             let known: Vec<String> = FanoutMode::ALL.iter().map(|m| format!("{:?}", m.name())).collect();
@@ -85,6 +87,7 @@ pub struct FanoutOptions {
     /// namespace. `None`: a new group whose id the kernel picks among the unused ones
     /// (PACKET_FANOUT_FLAG_UNIQUEID); [`crate::Capture::fanout_group`] tells which.
     pub group: Option<u32>,
+    /// How the kernel picks a member for each packet.
     pub mode: FanoutMode,
     /// PACKET_FANOUT_FLAG_DEFRAG: reassemble IP fragments before choosing, so the
     /// fragments of a datagram go to the same member.
@@ -162,9 +165,11 @@ pub(crate) fn join(socket: &PacketSocket, options: &FanoutOptions, ignore_outgoi
         source,
     };
     let argument = options.argument(ignore_outgoing) as libc::c_int;
-    setsockopt(socket.as_fd(), libc::SOL_PACKET, libc::PACKET_FANOUT, &argument).map_err(fanout_error)?;
+    // SAFETY: PACKET_FANOUT reads an int.
+    unsafe { setsockopt(socket.as_fd(), libc::SOL_PACKET, libc::PACKET_FANOUT, &argument) }.map_err(fanout_error)?;
     // Read back: id | type << 16 | flags << 24.
-    let joined: libc::c_int = getsockopt(socket.as_fd(), libc::SOL_PACKET, libc::PACKET_FANOUT)
+    // SAFETY: getsockopt(PACKET_FANOUT) writes an int, valid for any bytes.
+    let joined: libc::c_int = unsafe { getsockopt(socket.as_fd(), libc::SOL_PACKET, libc::PACKET_FANOUT) }
         .map_err(socket.err("getsockopt(PACKET_FANOUT)"))?;
     Ok((joined as u32 & MAX_FANOUT_GROUP) as u16)
 }

@@ -32,6 +32,7 @@ pub struct PacketInfo {
     pub len: u32,
     /// `tp_sec`, `tp_nsec`: capture time.
     pub sec: u32,
+    /// Nanoseconds of the capture time.
     pub nsec: u32,
     /// `sll_ifindex`: the interface the packet was seen on.
     pub ifindex: i32,
@@ -41,6 +42,7 @@ pub struct PacketInfo {
     pub status: u32,
     /// `tp_vlan_tci`, `tp_vlan_tpid`: meaningful when `status` says so.
     pub vlan_tci: u16,
+    /// The tag's TPID (0x8100 for 802.1Q, 0x88a8 for 802.1ad).
     pub vlan_tpid: u16,
     /// Free bytes of the ring slot just before the link-layer header (after the
     /// `sockaddr_ll`): where a packet read in place gets its VLAN tag back. 0 off a ring.

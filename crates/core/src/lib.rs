@@ -20,6 +20,8 @@
 //! # Ok::<(), netring_core::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod abi;
 mod batch;
 mod bpf;

@@ -115,6 +115,8 @@ impl Drop for Mapping {
     fn drop(&mut self) {
         // munmap can only fail for an address range that is not a mapping, which cannot
         // happen for one this value created; there is nothing useful to do in drop anyway.
-        let _ = syscall!(munmap(self.ptr.as_ptr().cast(), self.len));
+        // SAFETY: `ptr..ptr + len` is a mapping this value made and nothing borrows it any
+        // more (drop takes `&mut self`, and every slice into it borrowed `self`).
+        let _ = unsafe { syscall!(munmap(self.ptr.as_ptr().cast(), self.len)) };
     }
 }

@@ -28,14 +28,17 @@ pub const DEFAULT_V2_FRAME_COUNT: u32 = 4096;
 /// How packets are read: through a PACKET_MMAP ring (`ring:`) or with recv() (`int:`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Method {
+    /// A PACKET_MMAP RX ring (PACKET_RX_RING).
     #[default]
     Ring,
+    /// One recvmsg() per packet on a plain AF_PACKET socket.
     Recv,
 }
 
 /// Options as a user gives them; `None` means "use the default".
 #[derive(Debug, Clone, Default)]
 pub struct RxOptions {
+    /// Ring or recv(). Default: ring.
     pub method: Method,
     /// TPACKET version of the ring: 3 (default, variable-size packets in blocks) or 2 (fixed frames).
     pub version: Option<u32>,
@@ -72,17 +75,39 @@ pub struct RxOptions {
 /// The layout of a PACKET_MMAP ring, as passed to PACKET_RX_RING.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Geometry {
-    V3 { block_size: u32, block_count: u32, frame_size: u32, block_timeout_ms: u32 },
-    V2 { block_size: u32, block_count: u32, frame_size: u32, frame_count: u32 },
+    /// TPACKET_V3: packets packed into blocks by their real size.
+    V3 {
+        /// `tp_block_size`.
+        block_size: u32,
+        /// `tp_block_nr`.
+        block_count: u32,
+        /// `tp_frame_size` (the kernel derives `tp_frame_nr` from it).
+        frame_size: u32,
+        /// `tp_retire_blk_tov`, in milliseconds.
+        block_timeout_ms: u32,
+    },
+    /// TPACKET_V2: one fixed-size frame per packet.
+    V2 {
+        /// `tp_block_size`.
+        block_size: u32,
+        /// `tp_block_nr`.
+        block_count: u32,
+        /// `tp_frame_size`.
+        frame_size: u32,
+        /// `tp_frame_nr`.
+        frame_count: u32,
+    },
 }
 
 impl Geometry {
+    /// `tp_block_size`.
     pub fn block_size(&self) -> u32 {
         match *self {
             Geometry::V3 { block_size, .. } | Geometry::V2 { block_size, .. } => block_size,
         }
     }
 
+    /// `tp_block_nr`.
     pub fn block_count(&self) -> u32 {
         match *self {
             Geometry::V3 { block_count, .. } | Geometry::V2 { block_count, .. } => block_count,
@@ -100,14 +125,19 @@ impl Geometry {
 pub struct RxConfig {
     /// `None` for recv() captures.
     pub geometry: Option<Geometry>,
+    /// Bytes kept of each packet.
     pub snaplen: u32,
+    /// PACKET_MR_PROMISC while open.
     pub promiscuous: bool,
+    /// PACKET_IGNORE_OUTGOING.
     pub ignore_outgoing: bool,
+    /// The network namespace to open the socket in.
     pub netns: Option<String>,
     /// SO_RCVBUF for recv() captures; `None` keeps the kernel's default.
     pub buffer_size: Option<u32>,
     /// A raw program here has been checked; an expression is compiled at open.
     pub filter: Option<Filter>,
+    /// The PACKET_FANOUT group to join, checked.
     pub fanout: Option<FanoutOptions>,
 }
 

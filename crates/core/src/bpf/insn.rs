@@ -85,15 +85,18 @@ const ALU_OPS: [(u16, &str, &str); 10] = [
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[repr(C)]
 pub struct Instruction {
+    /// The opcode: class, size, mode or operation, source (`BPF_LD | BPF_H | BPF_ABS`, …).
     pub code: u16,
     /// Instructions to skip when a conditional jump is taken.
     pub jt: u8,
     /// Instructions to skip when it is not.
     pub jf: u8,
+    /// The constant operand: an offset, a value, a jump distance or a scratch slot.
     pub k: u32,
 }
 
 impl Instruction {
+    /// `{ code, jt, jf, k }`, as `tcpdump -dd` prints it.
     pub const fn new(code: u16, jt: u8, jf: u8, k: u32) -> Self {
         Instruction { code, jt, jf, k }
     }

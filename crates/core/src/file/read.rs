@@ -85,6 +85,7 @@ impl FileReader {
         }
     }
 
+    /// The file being read.
     pub fn path(&self) -> &str {
         &self.path
     }

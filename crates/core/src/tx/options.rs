@@ -32,6 +32,7 @@ pub enum TxMethod {
 /// Sender options as a user gives them; `None` means "use the default".
 #[derive(Debug, Clone, Default)]
 pub struct TxOptions {
+    /// Ring or send(). Default: ring.
     pub method: TxMethod,
     /// TPACKET version of the TX ring: 2 (TPACKET_V2, default) or 3 (TPACKET_V3, Linux 4.11+).
     pub version: Option<u32>,
@@ -67,6 +68,7 @@ pub struct TxRingConfig {
     pub frame_count: u32,
     /// PACKET_LOSS.
     pub loss: bool,
+    /// Frames queued after which the ring is kicked without waiting.
     pub frames_per_kick: u32,
 }
 
@@ -92,7 +94,9 @@ impl TxRingConfig {
 pub struct TxConfig {
     /// `None` for send() senders.
     pub ring: Option<TxRingConfig>,
+    /// PACKET_QDISC_BYPASS.
     pub qdisc_bypass: bool,
+    /// The network namespace to open the socket in.
     pub netns: Option<String>,
 }
 

@@ -156,3 +156,110 @@ impl TxRing {
         behind > 0
     }
 }
+
+/// The TX ring's state machine without a socket: an anonymous mapping plays the ring and
+/// the test plays the kernel, completing slots (TP_STATUS_AVAILABLE, with timestamp bits)
+/// or refusing them (TP_STATUS_WRONG_FORMAT).
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tx::options::TxOptions;
+
+    fn ring(version: u32, frame_count: u32) -> TxRing {
+        let options = TxOptions { version: Some(version), frame_count: Some(frame_count), ..Default::default() };
+        let config = options.validate_with_page_size(4096).unwrap().ring.unwrap();
+        TxRing::new(Mapping::anonymous(config.ring_bytes()).unwrap(), &config)
+    }
+
+    fn word(ring: &TxRing, slot: usize, field: usize) -> u32 {
+        // SAFETY: header words of a slot inside the mapping, aligned; single-threaded test.
+        unsafe { ring.map.as_ptr().add(ring.layout.slot(slot) + field).cast::<u32>().read() }
+    }
+
+    fn frame_in(ring: &TxRing, slot: usize) -> Vec<u8> {
+        let len = word(ring, slot, ring.layout.len()) as usize;
+        // SAFETY: the slot's data area holds `len` <= capacity bytes written by `push`.
+        unsafe { std::slice::from_raw_parts(ring.map.as_ptr().add(ring.layout.slot(slot) + ring.layout.data()), len) }
+            .to_vec()
+    }
+
+    /// What the kernel does when it has sent a slot.
+    fn kernel_completes(ring: &TxRing, slot: usize) {
+        ring.status(slot).store(libc::TP_STATUS_AVAILABLE | libc::TP_STATUS_TS_SOFTWARE, Ordering::Release);
+    }
+
+    fn frame(seq: u8, len: usize) -> Vec<u8> {
+        vec![seq; len]
+    }
+
+    #[test]
+    fn push_writes_the_slot_header_and_requests_the_send() {
+        for version in [2, 3] {
+            let mut r = ring(version, 4);
+            assert!(r.push(&frame(1, 60)));
+            assert!(r.push(&frame(2, 1514)));
+            assert_eq!(r.status(0).load(Ordering::Acquire), libc::TP_STATUS_SEND_REQUEST);
+            assert_eq!(word(&r, 0, r.layout.len()), 60);
+            // tp_snaplen = tp_len for V2; tp_next_offset must stay 0 for V3.
+            assert_eq!(word(&r, 1, r.layout.second()), if version == 3 { 0 } else { 1514 });
+            assert_eq!(frame_in(&r, 1), frame(2, 1514));
+            assert_eq!(r.status(2).load(Ordering::Acquire), libc::TP_STATUS_AVAILABLE, "untouched");
+            assert_eq!((r.in_flight, r.since_kick), (2, 2));
+        }
+    }
+
+    #[test]
+    fn a_full_ring_refuses_until_the_kernel_completes_and_reclaim_counts() {
+        let mut r = ring(2, 4);
+        for seq in 0..4 {
+            assert!(r.push(&frame(seq, 64)));
+        }
+        assert!(!r.push(&frame(9, 64)), "every slot is requested");
+        assert_eq!(r.reclaim(), (0, 0, 0, false), "the kernel has finished nothing");
+        kernel_completes(&r, 0);
+        kernel_completes(&r, 1);
+        assert_eq!(r.reclaim(), (2, 2, 0, false));
+        assert_eq!(r.in_flight, 2);
+        // Timestamp bits in a free slot's status do not make it the kernel's.
+        assert!(r.push(&frame(4, 64)));
+        assert!(r.push(&frame(5, 64)));
+        assert!(!r.push(&frame(6, 64)));
+        assert_eq!(frame_in(&r, 0), frame(4, 64), "slot 0 reused");
+        // A slot still SENDING stops the reclaim there, in ring order.
+        r.status(2).store(libc::TP_STATUS_SENDING, Ordering::Release);
+        kernel_completes(&r, 3);
+        assert_eq!(r.reclaim(), (0, 0, 0, false));
+        kernel_completes(&r, 2);
+        assert_eq!(r.reclaim(), (2, 2, 0, false));
+    }
+
+    #[test]
+    fn a_wrong_format_slot_is_counted_and_the_frames_behind_it_move_up() {
+        let mut r = ring(2, 4);
+        for seq in 1..=3 {
+            assert!(r.push(&frame(seq, 60 + usize::from(seq))));
+        }
+        // The kernel refuses slot 0 and stops there.
+        r.status(0).store(libc::TP_STATUS_WRONG_FORMAT, Ordering::Release);
+        let (reclaimed, sent, malformed, rekick) = r.reclaim();
+        assert_eq!((reclaimed, sent, malformed, rekick), (1, 0, 1, true));
+        // Frames 2 and 3 now sit in slots 0 and 1, requested again; slot 2 is free.
+        assert_eq!((frame_in(&r, 0), frame_in(&r, 1)), (frame(2, 62), frame(3, 63)));
+        assert_eq!(r.status(0).load(Ordering::Acquire), libc::TP_STATUS_SEND_REQUEST);
+        assert_eq!(r.status(1).load(Ordering::Acquire), libc::TP_STATUS_SEND_REQUEST);
+        assert_eq!(r.status(2).load(Ordering::Acquire), libc::TP_STATUS_AVAILABLE);
+        assert_eq!(r.in_flight, 2);
+        assert!(r.push(&frame(4, 64)), "the freed slot takes the next frame");
+        assert_eq!(frame_in(&r, 2), frame(4, 64));
+        for slot in 0..3 {
+            kernel_completes(&r, slot);
+        }
+        assert_eq!(r.reclaim(), (3, 3, 0, false));
+        // A refused slot with nothing behind it is simply made available.
+        assert!(r.push(&frame(5, 65)));
+        r.status(3).store(libc::TP_STATUS_WRONG_FORMAT, Ordering::Release);
+        assert_eq!(r.reclaim(), (1, 0, 1, false));
+        assert_eq!(r.status(3).load(Ordering::Acquire), libc::TP_STATUS_AVAILABLE);
+        assert_eq!(r.in_flight, 0);
+    }
+}

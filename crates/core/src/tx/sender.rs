@@ -42,7 +42,7 @@ fn kick_ring(socket: &PacketSocket, flags: libc::c_int) -> io::Result<()> {
     loop {
         // SAFETY: no buffer and no address are passed: the kernel reads the frames from
         // the ring it mapped itself.
-        match syscall!(sendto(socket.as_raw_fd(), ptr::null(), 0, flags, ptr::null(), 0)) {
+        match unsafe { syscall!(sendto(socket.as_raw_fd(), ptr::null(), 0, flags, ptr::null(), 0)) } {
             Ok(_) => return Ok(()),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
@@ -113,6 +113,7 @@ impl Kicker {
         self.socket.poll(libc::POLLOUT, timeout_ms).map(drop).map_err(self.socket.err("poll"))
     }
 
+    /// The sender's socket.
     pub fn socket(&self) -> &Arc<PacketSocket> {
         &self.socket
     }
@@ -142,9 +143,8 @@ impl Sender {
     pub fn open(iface: &str, options: &TxOptions) -> Result<Sender> {
         let config = options.validate()?;
         let socket = PacketSocket::open(iface, config.netns.as_deref())?;
-        let on: libc::c_int = 1;
         if config.qdisc_bypass {
-            socket.set_option(libc::SOL_PACKET, libc::PACKET_QDISC_BYPASS, &on, "PACKET_QDISC_BYPASS")?;
+            socket.set_int_option(libc::SOL_PACKET, libc::PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS")?;
         }
         let ring = match config.ring {
             Some(rc) => Some(Self::ring(&socket, &rc)?),
@@ -162,14 +162,13 @@ impl Sender {
     }
 
     fn ring(socket: &PacketSocket, rc: &TxRingConfig) -> Result<TxRing> {
-        let on: libc::c_int = 1;
         let (version, op) = match rc.version {
             3 => (libc::tpacket_versions::TPACKET_V3, "PACKET_TX_RING (TPACKET_V3 TX rings need Linux 4.11 or later)"),
             _ => (libc::tpacket_versions::TPACKET_V2, "PACKET_TX_RING"),
         };
         socket.set_version(version)?;
         if rc.loss {
-            socket.set_option(libc::SOL_PACKET, libc::PACKET_LOSS, &on, "PACKET_LOSS")?;
+            socket.set_int_option(libc::SOL_PACKET, libc::PACKET_LOSS, 1, "PACKET_LOSS")?;
         }
         if rc.version == 3 {
             // A V3 TX ring is a ring of fixed slots like V2; the block timeout, private
@@ -183,7 +182,8 @@ impl Sender {
                 tp_sizeof_priv: 0,
                 tp_feature_req_word: 0,
             };
-            socket.set_option(libc::SOL_PACKET, libc::PACKET_TX_RING, &req, op)?;
+            // SAFETY: PACKET_TX_RING of a TPACKET_V3 socket reads a `struct tpacket_req3`.
+            unsafe { socket.set_option(libc::SOL_PACKET, libc::PACKET_TX_RING, &req, op) }?;
         } else {
             let req = libc::tpacket_req {
                 tp_block_size: rc.block_size,
@@ -191,7 +191,8 @@ impl Sender {
                 tp_frame_size: rc.frame_size,
                 tp_frame_nr: rc.frame_count,
             };
-            socket.set_option(libc::SOL_PACKET, libc::PACKET_TX_RING, &req, op)?;
+            // SAFETY: PACKET_TX_RING of a TPACKET_V2 socket reads a `struct tpacket_req`.
+            unsafe { socket.set_option(libc::SOL_PACKET, libc::PACKET_TX_RING, &req, op) }?;
         }
         let map = Mapping::new(socket.as_fd(), rc.ring_bytes()).map_err(socket.err("mmap"))?;
         socket.set_nonblocking(false)?;
