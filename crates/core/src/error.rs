@@ -80,6 +80,8 @@ pub enum Error {
     },
     /// The capture or sender was closed before this call.
     Closed,
+    /// A [`crate::Recorder`]'s thread panicked.
+    RecorderPanicked,
     /// Any other failed system call, with the operation that failed.
     Os {
         /// The interface (or namespace) the call was about.
@@ -318,6 +320,7 @@ impl fmt::Display for Error {
                 write!(f, "interface \"{iface}\" went down during the capture (ENETDOWN)")
             }
             Error::Closed => f.write_str("the handle is closed"),
+            Error::RecorderPanicked => f.write_str("the recording thread panicked"),
             Error::Os { iface, op, source } => {
                 let errno = source.raw_os_error().unwrap_or(0);
                 write!(f, "{op} on \"{iface}\" failed: {source} ({})", errno_name(errno))
