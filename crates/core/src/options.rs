@@ -3,10 +3,12 @@
 
 use crate::abi::{tpacket_align, MAX_RING_BYTES, MAX_SNAPLEN, V2_MAC_OFFSET, V3_BLOCK_HEADER, V3_MAC_OFFSET};
 use crate::bpf::Filter;
-use crate::error::{text, Error, OptionName, Problem, Result, Text};
+use crate::error::{text, OptionName, Problem, Result};
 use crate::fanout::FanoutOptions;
 use crate::sys::page_size;
-use crate::validate::{check_aligned, check_count, check_netns, check_version, option_error, reject_set, widen_to_divide};
+use crate::validate::{
+    check_aligned, check_count, check_netns, check_version, option_error, out_of_range, reject_set, widen_to_divide,
+};
 use OptionName::*;
 
 /// Default `tp_block_size` of a TPACKET_V3 ring: 1 MiB blocks.
@@ -145,10 +147,6 @@ pub struct RxConfig {
 pub const MIN_BUFFER_SIZE: u32 = 4096;
 /// Largest accepted `buffer_size`: SO_RCVBUF takes an int, which the kernel doubles.
 pub const MAX_BUFFER_SIZE: u32 = i32::MAX as u32 / 2;
-
-fn out_of_range(option: OptionName, text: Text) -> Error {
-    option_error(option, Problem::OutOfRange, text)
-}
 
 fn check_page_multiple(value: u32, page: u32) -> Result<()> {
     if value == 0 || value % page != 0 {
@@ -393,6 +391,7 @@ impl RxOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
 
     const PAGE: u32 = 4096;
 

@@ -13,6 +13,11 @@ pub(crate) fn option_error(option: OptionName, problem: Problem, text: Text) -> 
     Error::Option { option, problem, text }
 }
 
+/// An option error of `option` for a value out of its range.
+pub(crate) fn out_of_range(option: OptionName, text: Text) -> Error {
+    option_error(option, Problem::OutOfRange, text)
+}
+
 /// `netns` must name a namespace (under /run/netns) or be a path: not empty, no NUL.
 pub(crate) fn check_netns(netns: Option<&str>) -> Result<()> {
     match netns {
@@ -40,7 +45,7 @@ pub(crate) fn reject_set(options: &[(OptionName, bool)], applies_to: &str) -> Re
 /// A count of blocks or frames: at least 1.
 pub(crate) fn check_count(option: OptionName, value: u32) -> Result<()> {
     if value == 0 {
-        return Err(option_error(option, Problem::OutOfRange, text![option, format!(" {value} must be at least 1")]));
+        return Err(out_of_range(option, text![option, format!(" {value} must be at least 1")]));
     }
     Ok(())
 }

@@ -8,7 +8,7 @@
 //! cases a maintained, fuzzed library already handles; the reader only streams the file
 //! through its slice parsers so that errors can say exactly where (packet number and byte
 //! offset) and packets before the damage are still delivered. (libpcap's filter compiler,
-//! unrelated, is [`crate::bpf`]'s `libpcap.rs`.)
+//! unrelated, is `bpf/libpcap.rs`.)
 
 use std::io;
 

@@ -2,9 +2,11 @@
 //! [`TxConfig`] before any system call is made.
 
 use crate::abi::{tpacket_align, MAX_RING_BYTES, V2_TX_DATA_OFFSET, V3_TX_DATA_OFFSET};
-use crate::error::{text, Error, OptionName, Problem, Result, Text};
+use crate::error::{text, OptionName, Result};
 use crate::sys::page_size;
-use crate::validate::{check_aligned, check_count, check_netns, check_version, option_error, reject_set, widen_to_divide};
+use crate::validate::{
+    check_aligned, check_count, check_netns, check_version, out_of_range, reject_set, widen_to_divide,
+};
 use OptionName::*;
 
 /// Default `tp_frame_size` of a TX ring: a slot holds a 1518-byte frame (and more) after
@@ -108,10 +110,6 @@ pub(crate) fn data_offset(version: u32) -> u32 {
     }
 }
 
-fn out_of_range(option: OptionName, text: Text) -> Error {
-    option_error(option, Problem::OutOfRange, text)
-}
-
 impl TxOptions {
     /// Checks every option and fills in the defaults. Makes no system call except
     /// `sysconf(_SC_PAGESIZE)`.
@@ -208,21 +206,32 @@ impl TxOptions {
     }
 }
 
+/// Options and ring configurations for the TX tests (4096-byte pages).
 #[cfg(test)]
-mod tests {
+pub(crate) mod fixtures {
     use super::*;
 
-    const PAGE: u32 = 4096;
+    /// The page size of the tests.
+    pub const PAGE: u32 = 4096;
 
-    fn opts(f: impl FnOnce(&mut TxOptions)) -> TxOptions {
+    /// Default options changed by `f`.
+    pub fn opts(f: impl FnOnce(&mut TxOptions)) -> TxOptions {
         let mut o = TxOptions::default();
         f(&mut o);
         o
     }
 
-    fn ring(o: TxOptions) -> TxRingConfig {
+    /// The ring configuration `o` validates to.
+    pub fn ring(o: TxOptions) -> TxRingConfig {
         o.validate_with_page_size(PAGE).unwrap().ring.unwrap()
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::*;
+    use super::*;
+    use crate::error::{Error, Problem};
 
     #[test]
     fn defaults() {

@@ -163,11 +163,13 @@ impl TxRing {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tx::options::TxOptions;
+    use crate::tx::options::fixtures::{opts, ring as config};
 
     fn ring(version: u32, frame_count: u32) -> TxRing {
-        let options = TxOptions { version: Some(version), frame_count: Some(frame_count), ..Default::default() };
-        let config = options.validate_with_page_size(4096).unwrap().ring.unwrap();
+        let config = config(opts(|o| {
+            o.version = Some(version);
+            o.frame_count = Some(frame_count);
+        }));
         TxRing::new(Mapping::anonymous(config.ring_bytes()).unwrap(), &config)
     }
 

@@ -70,19 +70,8 @@ impl SlotLayout {
 mod tests {
     use super::*;
     use crate::abi::{V2_TX_DATA_OFFSET, V3_TX_DATA_OFFSET};
+    use crate::tx::options::fixtures::{opts, ring};
     use crate::tx::options::TxOptions;
-
-    const PAGE: u32 = 4096;
-
-    fn opts(f: impl FnOnce(&mut TxOptions)) -> TxOptions {
-        let mut o = TxOptions::default();
-        f(&mut o);
-        o
-    }
-
-    fn ring(o: TxOptions) -> TxRingConfig {
-        o.validate_with_page_size(PAGE).unwrap().ring.unwrap()
-    }
 
     #[test]
     fn slot_layout_matches_the_kernel() {
