@@ -55,8 +55,11 @@ pub enum Error {
         path: String,
     },
     /// The call does not apply to this kind of handle (for example, lending packets of
-    /// a recv() capture).
-    Unsupported(&'static str),
+    /// a recv() capture); `text` says which kind it applies to.
+    Unsupported {
+        /// What applies where, with method names kept apart.
+        text: Text,
+    },
     /// The interface does not exist (ENODEV) in the namespace the socket lives in.
     NoDevice {
         /// The interface.
@@ -212,6 +215,31 @@ impl fmt::Display for OptionName {
     }
 }
 
+/// The ways of capturing and sending, as a [`Text`] names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MethodName {
+    /// [`crate::Method::Ring`]: a PACKET_MMAP RX ring.
+    RxRing,
+    /// [`crate::Method::Recv`]: recv() on a plain socket.
+    RxRecv,
+    /// [`crate::TxMethod::Ring`]: a PACKET_MMAP TX ring.
+    TxRing,
+    /// [`crate::TxMethod::Send`]: one send() per frame.
+    TxSend,
+}
+
+impl MethodName {
+    /// The Rust name of the method.
+    pub fn rust_name(self) -> &'static str {
+        match self {
+            MethodName::RxRing => "Method::Ring",
+            MethodName::RxRecv => "Method::Recv",
+            MethodName::TxRing => "TxMethod::Ring",
+            MethodName::TxSend => "TxMethod::Send",
+        }
+    }
+}
+
 /// One piece of a [`Text`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Piece {
@@ -219,6 +247,8 @@ pub enum Piece {
     Words(String),
     /// The name of an option, to be spelled as the reader of the message knows it.
     Name(OptionName),
+    /// The name of a method, likewise.
+    Method(MethodName),
 }
 
 impl From<&str> for Piece {
@@ -233,24 +263,35 @@ impl From<String> for Piece {
     }
 }
 
+impl From<MethodName> for Piece {
+    fn from(name: MethodName) -> Self {
+        Piece::Method(name)
+    }
+}
+
 impl From<OptionName> for Piece {
     fn from(name: OptionName) -> Self {
         Piece::Name(name)
     }
 }
 
-/// A message that names options: displayed with their Rust field names, or rendered
-/// with other names by [`Text::render`].
+/// A message that names options and methods: displayed with their Rust names, or
+/// rendered with other names by [`Text::render`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Text(pub Vec<Piece>);
 
 impl Text {
-    /// The message with each option named by `name`.
-    pub fn render(&self, name: impl Fn(OptionName) -> &'static str) -> String {
+    /// The message with each option named by `name` and each method by `method`.
+    pub fn render(
+        &self,
+        name: impl Fn(OptionName) -> &'static str,
+        method: impl Fn(MethodName) -> &'static str,
+    ) -> String {
         self.0.iter().fold(String::new(), |mut out, piece| {
             match piece {
                 Piece::Words(words) => out.push_str(words),
                 Piece::Name(option) => out.push_str(name(*option)),
+                Piece::Method(m) => out.push_str(method(*m)),
             }
             out
         })
@@ -259,7 +300,7 @@ impl Text {
 
 impl fmt::Display for Text {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.render(OptionName::field))
+        f.write_str(&self.render(OptionName::field, MethodName::rust_name))
     }
 }
 
@@ -310,7 +351,7 @@ impl fmt::Display for Error {
             ),
             Error::FileFormat { name } => write!(f, "file format {name:?} must be \"pcap\", \"pcap-ns\" or \"pcapng\""),
             Error::NoNamespace { ns, path } => write!(f, "network namespace {ns:?} does not exist ({path})"),
-            Error::Unsupported(what) => f.write_str(what),
+            Error::Unsupported { text } => write!(f, "{text}"),
             Error::NoDevice { iface } => write!(f, "no such interface \"{iface}\" (ENODEV)"),
             Error::Permission { .. } => write!(f, "{} ({PERMISSION_ADVICE})", self.permission_prefix()),
             Error::InterfaceDown { iface, removed: true } => {

@@ -49,7 +49,7 @@ pub use abi::{
     V3_BLOCK_HEADER, V3_MAC_OFFSET, V3_TX_DATA_OFFSET, VLAN_TAG_LEN,
 };
 pub use capture::{Capture, Stats};
-pub use error::{Error, OptionName, Piece, Problem, Result, Text, PERMISSION_ADVICE};
+pub use error::{Error, MethodName, OptionName, Piece, Problem, Result, Text, PERMISSION_ADVICE};
 pub use fanout::{FanoutMode, FanoutOptions, MAX_FANOUT_GROUP};
 pub use bpf::{
     clamp_returns, compile as compile_filter, libpcap_available, opcode_name, validate_program, Filter, Instruction, Program,

@@ -3,7 +3,7 @@
 
 use crate::abi::{tpacket_align, MAX_RING_BYTES, MAX_SNAPLEN, V2_MAC_OFFSET, V3_BLOCK_HEADER, V3_MAC_OFFSET};
 use crate::bpf::Filter;
-use crate::error::{text, OptionName, Problem, Result};
+use crate::error::{text, MethodName, OptionName, Problem, Result};
 use crate::fanout::FanoutOptions;
 use crate::sys::page_size;
 use crate::validate::{
@@ -185,8 +185,6 @@ fn check_ring_bytes(block_size: u32, block_count: u32) -> Result<()> {
     Ok(())
 }
 
-/// What a ring-only option given to a recv() capture is told.
-const RING_ONLY: &str = "ring: captures (PACKET_MMAP) only, not int:";
 
 impl RxOptions {
     /// Checks every option and fills in the defaults. Makes no system call except
@@ -221,7 +219,7 @@ impl RxOptions {
                         (BlockTimeoutMs, self.block_timeout_ms.is_some()),
                         (ZeroCopy, self.zero_copy),
                     ],
-                    RING_ONLY,
+                    text![MethodName::RxRing, " captures (PACKET_MMAP) only, not ", MethodName::RxRecv],
                 )?;
                 if let Some(size) = self.buffer_size {
                     if !(MIN_BUFFER_SIZE..=MAX_BUFFER_SIZE).contains(&size) {
@@ -241,7 +239,9 @@ impl RxOptions {
                         text![
                             "option ",
                             BufferSize,
-                            " applies to int: captures only; a ring's size is ",
+                            " applies to ",
+                            MethodName::RxRecv,
+                            " captures only; a ring's size is ",
                             BlockSize,
                             " × ",
                             BlockCount
@@ -274,7 +274,7 @@ impl RxOptions {
     }
 
     fn v3_geometry(&self, page: u32) -> Result<Geometry> {
-        reject_set(&[(FrameCount, self.frame_count.is_some())], "TPACKET_V2 rings (version 2) only")?;
+        reject_set(&[(FrameCount, self.frame_count.is_some())], text!["TPACKET_V2 rings (version 2) only"])?;
         let block_size = self.block_size.unwrap_or(DEFAULT_V3_BLOCK_SIZE);
         check_page_multiple(block_size, page)?;
         let block_count = self.block_count.unwrap_or(DEFAULT_V3_BLOCK_COUNT);
@@ -307,7 +307,7 @@ impl RxOptions {
     }
 
     fn v2_geometry(&self, page: u32) -> Result<Geometry> {
-        reject_set(&[(BlockTimeoutMs, self.block_timeout_ms.is_some())], "TPACKET_V3 rings (version 3) only")?;
+        reject_set(&[(BlockTimeoutMs, self.block_timeout_ms.is_some())], text!["TPACKET_V3 rings (version 3) only"])?;
         let frame_size = match (self.frame_size, self.snaplen) {
             (Some(f), _) => f,
             (None, Some(snaplen)) => tpacket_align(V2_MAC_OFFSET + snaplen),
@@ -536,7 +536,7 @@ mod tests {
                     o.method = Method::Recv;
                     o.block_size = Some(4096);
                 }),
-                "option block_size applies to ring: captures (PACKET_MMAP) only, not int:",
+                "option block_size applies to Method::Ring captures (PACKET_MMAP) only, not Method::Recv",
             ),
             (
                 ring(|o| {

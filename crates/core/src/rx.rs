@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crate::batch::{push_lent, put_tag_back, Batch};
-use crate::error::{Error, Result};
+use crate::error::{text, Error, MethodName, Result};
 use crate::frame::{parse_block_header, parse_v2_frame, BlockPackets, PacketInfo};
 use crate::abi::{frame_offset, V2_STATUS, V3_BLOCK_STATUS};
 use crate::mmap::Mapping;
@@ -386,7 +386,9 @@ impl Reader {
         match self {
             Reader::V3(ring) => Ok(ring.lend(meta, snaplen)),
             Reader::V2(ring) => Ok(ring.lend(meta, snaplen)),
-            Reader::Recv(_) => Err(Error::Unsupported("only a ring: capture lends packets in place; int: (recv()) copies them")),
+            Reader::Recv(_) => Err(Error::Unsupported {
+                text: text!["only a ", MethodName::RxRing, " capture lends packets in place; ", MethodName::RxRecv, " (recv()) copies them"],
+            }),
         }
     }
 

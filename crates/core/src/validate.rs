@@ -30,14 +30,15 @@ pub(crate) fn check_netns(netns: Option<&str>) -> Result<()> {
     }
 }
 
-/// The first of `options` that is set, as an error saying it applies to `applies_to` only.
-pub(crate) fn reject_set(options: &[(OptionName, bool)], applies_to: &str) -> Result<()> {
+/// The first of `options` that is set, as an error saying it applies to `applies_to` only
+/// ("option X applies to …").
+pub(crate) fn reject_set(options: &[(OptionName, bool)], applies_to: Text) -> Result<()> {
     match options.iter().find(|(_, set)| *set) {
-        Some(&(option, _)) => Err(option_error(
-            option,
-            Problem::NotApplicable,
-            text!["option ", option, format!(" applies to {applies_to}")],
-        )),
+        Some(&(option, _)) => {
+            let mut text = text!["option ", option, " applies to "];
+            text.0.extend(applies_to.0);
+            Err(option_error(option, Problem::NotApplicable, text))
+        }
         None => Ok(()),
     }
 }
@@ -100,7 +101,7 @@ mod tests {
         assert_eq!(check_netns(Some("")).unwrap_err().to_string(), "netns \"\" must be a namespace name or a path");
         check_netns(Some("ns1")).unwrap();
         check_netns(None).unwrap();
-        let e = reject_set(&[(OptionName::Version, false), (OptionName::FrameSize, true)], "X only").unwrap_err();
+        let e = reject_set(&[(OptionName::Version, false), (OptionName::FrameSize, true)], text!["X only"]).unwrap_err();
         assert_eq!(e.to_string(), "option frame_size applies to X only");
         assert_eq!(check_count(OptionName::BlockCount, 0).unwrap_err().to_string(), "block_count 0 must be at least 1");
         assert_eq!(check_aligned(100).unwrap_err().to_string(), "frame_size 100 must be a multiple of 16");

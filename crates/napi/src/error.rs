@@ -7,7 +7,7 @@
 //! the message as `CODE|kind|message`; `index.ts` (`fromNative`) turns that back into a
 //! `RangeError`, `TypeError` or `Error` with `.code` before any user sees it.
 
-use netring_core::{errno_name, Error, OptionName, Problem};
+use netring_core::{errno_name, Error, MethodName, OptionName, Problem};
 
 /// The class of JavaScript error `index.ts` throws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +73,14 @@ pub fn js_option_name(option: OptionName) -> &'static str {
     }
 }
 
+/// How a method is spelled in JavaScript: the scheme of `open("ring:eth0")`.
+pub fn js_method_name(method: MethodName) -> &'static str {
+    match method {
+        MethodName::RxRing | MethodName::TxRing => "ring:",
+        MethodName::RxRecv | MethodName::TxSend => "int:",
+    }
+}
+
 fn problem_class(problem: Problem) -> (JsClass, &'static str) {
     match problem {
         Problem::OutOfRange => (JsClass::Range, "ERR_OUT_OF_RANGE"),
@@ -86,7 +94,7 @@ impl From<Error> for JsError {
         let (class, code) = match &e {
             Error::Option { problem, .. } | Error::Program { problem, .. } => problem_class(*problem),
             Error::Frame { .. } | Error::FileFormat { .. } => (JsClass::Range, "ERR_OUT_OF_RANGE"),
-            Error::InterfaceName { .. } | Error::NoNamespace { .. } | Error::Unsupported(_) => {
+            Error::InterfaceName { .. } | Error::NoNamespace { .. } | Error::Unsupported { .. } => {
                 (JsClass::Type, "ERR_INVALID_ARG_TYPE")
             }
             Error::Filter { .. } => (JsClass::Type, "ERR_INVALID_ARG_VALUE"),
@@ -97,7 +105,7 @@ impl From<Error> for JsError {
             _ => (JsClass::System, errno_code(&e)),
         };
         let message = match &e {
-            Error::Option { text, .. } => text.render(js_option_name),
+            Error::Option { text, .. } | Error::Unsupported { text } => text.render(js_option_name, js_method_name),
             Error::Permission { .. } => format!(
                 "{} (run as root or grant it, e.g. `setcap cap_net_raw+ep $(which node)`)",
                 e.permission_prefix()

@@ -2,7 +2,7 @@
 //! [`TxConfig`] before any system call is made.
 
 use crate::abi::{tpacket_align, MAX_RING_BYTES, V2_TX_DATA_OFFSET, V3_TX_DATA_OFFSET};
-use crate::error::{text, OptionName, Result};
+use crate::error::{text, MethodName, OptionName, Result};
 use crate::sys::page_size;
 use crate::validate::{
     check_aligned, check_count, check_netns, check_version, out_of_range, reject_set, widen_to_divide,
@@ -130,7 +130,7 @@ impl TxOptions {
                         (Loss, self.loss),
                         (FramesPerKick, self.frames_per_kick.is_some()),
                     ],
-                    "ring: senders only (PACKET_TX_RING), not int:",
+                    text![MethodName::TxRing, " senders only (PACKET_TX_RING), not ", MethodName::TxSend],
                 )?;
                 None
             }
@@ -331,19 +331,19 @@ mod tests {
             })
         };
         let cases: Vec<(TxOptions, &str)> = vec![
-            (send(|o| o.version = Some(2)), "option version applies to ring: senders only (PACKET_TX_RING), not int:"),
+            (send(|o| o.version = Some(2)), "option version applies to TxMethod::Ring senders only (PACKET_TX_RING), not TxMethod::Send"),
             (
                 send(|o| o.frame_size = Some(2048)),
-                "option frame_size applies to ring: senders only (PACKET_TX_RING), not int:",
+                "option frame_size applies to TxMethod::Ring senders only (PACKET_TX_RING), not TxMethod::Send",
             ),
             (
                 send(|o| o.frame_count = Some(8)),
-                "option frame_count applies to ring: senders only (PACKET_TX_RING), not int:",
+                "option frame_count applies to TxMethod::Ring senders only (PACKET_TX_RING), not TxMethod::Send",
             ),
-            (send(|o| o.loss = true), "option loss applies to ring: senders only (PACKET_TX_RING), not int:"),
+            (send(|o| o.loss = true), "option loss applies to TxMethod::Ring senders only (PACKET_TX_RING), not TxMethod::Send"),
             (
                 send(|o| o.frames_per_kick = Some(1)),
-                "option frames_per_kick applies to ring: senders only (PACKET_TX_RING), not int:",
+                "option frames_per_kick applies to TxMethod::Ring senders only (PACKET_TX_RING), not TxMethod::Send",
             ),
             (opts(|o| o.netns = Some(String::new())), "netns \"\" must be a namespace name or a path"),
         ];
