@@ -105,7 +105,7 @@ impl Instruction {
 /// The one-instruction program that drops every packet (`ret #0`).
 pub const DROP_ALL: [Instruction; 1] = [Instruction::new(RET_K, 0, 0, 0)];
 
-/// A readable name for an opcode the kernel accepts ("ldh [k]", "jeq #k"); `None` for any
+/// A readable name for an opcode the kernel accepts (`ldh [k]`, `jeq #k`); `None` for any
 /// other opcode. The table is the kernel's `chk_code_allowed()`.
 pub fn opcode_name(code: u16) -> Option<&'static str> {
     let name = match code {

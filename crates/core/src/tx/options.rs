@@ -91,7 +91,7 @@ impl TxRingConfig {
     }
 }
 
-/// Validated sender options: everything needed to open a [`Sender`].
+/// Validated sender options: everything needed to open a [`crate::Sender`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TxConfig {
     /// `None` for send() senders.
