@@ -2,57 +2,73 @@
 //! buffer and a fixed-size record of numbers per packet. The binding hands both to
 //! JavaScript as they are, so this layout is shared with `index.ts`.
 
+use crate::abi::{MAC_ADDRS_LEN, VLAN_TAG_LEN};
 use crate::frame::PacketInfo;
 
 /// Numbers per packet in [`Batch::meta`].
 pub const META_STRIDE: usize = 9;
-/// Indexes into one packet's record.
+/// Index in one packet's record: where its bytes start in [`Batch::data`].
 pub const META_OFFSET: usize = 0;
+/// Index: bytes captured (in [`Batch::data`]).
 pub const META_CAPLEN: usize = 1;
+/// Index: length on the wire, counting a reinserted VLAN tag.
 pub const META_LEN: usize = 2;
+/// Index: capture time, seconds (`tp_sec`).
 pub const META_SEC: usize = 3;
+/// Index: capture time, nanoseconds (`tp_nsec`).
 pub const META_NSEC: usize = 4;
+/// Index: `sll_ifindex`.
 pub const META_IFINDEX: usize = 5;
+/// Index: `sll_pkttype`.
 pub const META_PKTTYPE: usize = 6;
-/// VLAN TCI in the low 16 bits, TPID in the high 16 bits.
+/// Index: VLAN TCI in the low 16 bits, TPID in the high 16 bits.
 pub const META_VLAN: usize = 7;
+/// Index: `FLAG_*` bits.
 pub const META_FLAGS: usize = 8;
 /// [`META_FLAGS`] bit: the packet carried an 802.1Q/802.1ad tag (reinserted in the data).
 pub const FLAG_VLAN: u32 = 1;
 
-const VLAN_TAG_LEN: usize = 4;
-const MAC_ADDRS_LEN: usize = 12;
 
 /// Packets copied out of the ring; reused between reads to keep allocations down.
 #[derive(Debug, Default, Clone)]
 pub struct Batch {
+    /// The packets' bytes, back to back.
     pub data: Vec<u8>,
+    /// [`META_STRIDE`] numbers per packet (`META_*` say which is which).
     pub meta: Vec<u32>,
 }
 
 /// One packet of a [`Batch`], borrowed.
 #[derive(Debug, Clone, Copy)]
 pub struct PacketView<'a> {
+    /// The bytes captured.
     pub data: &'a [u8],
     /// Length on the wire, counting a reinserted VLAN tag.
     pub len: u32,
+    /// Capture time, seconds.
     pub sec: u32,
+    /// Capture time, nanoseconds.
     pub nsec: u32,
+    /// `sll_ifindex`: the interface the packet was seen on.
     pub ifindex: i32,
+    /// `sll_pkttype`: PACKET_HOST, … PACKET_OUTGOING.
     pub pkttype: u8,
     /// `(tpid, tci)` of the tag the kernel had removed.
     pub vlan: Option<(u16, u16)>,
 }
 
 impl Batch {
+    /// Packets in the batch.
     pub fn len(&self) -> usize {
         self.meta.len() / META_STRIDE
     }
 
+    /// Whether the batch holds no packet.
     pub fn is_empty(&self) -> bool {
         self.meta.is_empty()
     }
 
+    /// Empties the batch, keeping its memory.
     pub fn clear(&mut self) {
         self.data.clear();
         self.meta.clear();
@@ -78,6 +94,7 @@ impl Batch {
         push_record(&mut self.meta, offset, caplen, info, vlan.is_some());
     }
 
+    /// Packet `index`, if there is one.
     pub fn get(&self, index: usize) -> Option<PacketView<'_>> {
         let m = self.meta.get(index * META_STRIDE..(index + 1) * META_STRIDE)?;
         let start = m[META_OFFSET] as usize;
@@ -92,6 +109,7 @@ impl Batch {
         })
     }
 
+    /// The packets in order.
     pub fn iter(&self) -> impl Iterator<Item = PacketView<'_>> {
         (0..self.len()).filter_map(|i| self.get(i))
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::batch::Batch;
 use crate::error::Result;
 use crate::fanout;
-use crate::filter::{socket_program, Filter, DROP_ALL};
+use crate::bpf::{socket_program, Filter, DROP_ALL};
 use crate::mmap::Mapping;
 use crate::options::{Geometry, RxOptions};
 use crate::rx::{Reader, RecvReader, RingV2, RingV3, MAX_RECV_BATCH, MAX_V2_BATCH};
@@ -76,15 +76,14 @@ impl Capture {
                 (Self::ring(&socket, geometry)?, v3, timeout)
             }
             None => {
-                let on: libc::c_int = 1;
-                socket.set_option(libc::SOL_PACKET, libc::PACKET_AUXDATA, &on, "PACKET_AUXDATA")?;
-                socket.set_option(libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, &on, "SO_TIMESTAMPNS")?;
+                socket.set_int_option(libc::SOL_PACKET, libc::PACKET_AUXDATA, 1, "PACKET_AUXDATA")?;
+                socket.set_int_option(libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS")?;
                 if let Some(size) = config.buffer_size {
                     let size = size as libc::c_int;
                     // SO_RCVBUFFORCE passes net.core.rmem_max (needs CAP_NET_ADMIN); else the capped one.
                     socket
-                        .set_option(libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &size, "SO_RCVBUFFORCE")
-                        .or_else(|_| socket.set_option(libc::SOL_SOCKET, libc::SO_RCVBUF, &size, "SO_RCVBUF"))?;
+                        .set_int_option(libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, size, "SO_RCVBUFFORCE")
+                        .or_else(|_| socket.set_int_option(libc::SOL_SOCKET, libc::SO_RCVBUF, size, "SO_RCVBUF"))?;
                 }
                 (Reader::Recv(RecvReader::new(config.snaplen)), false, 0)
             }
@@ -97,8 +96,7 @@ impl Capture {
             (None, None) => {}
         }
         if config.ignore_outgoing {
-            let on: libc::c_int = 1;
-            socket.set_option(libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, &on, "PACKET_IGNORE_OUTGOING")?;
+            socket.set_int_option(libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING")?;
         }
         if config.promiscuous {
             socket.set_promiscuous()?;
@@ -140,7 +138,8 @@ impl Capture {
                     tp_sizeof_priv: 0,
                     tp_feature_req_word: 0,
                 };
-                socket.set_option(libc::SOL_PACKET, libc::PACKET_RX_RING, &req, "PACKET_RX_RING")?;
+                // SAFETY: PACKET_RX_RING of a TPACKET_V3 socket reads a `struct tpacket_req3`.
+                unsafe { socket.set_option(libc::SOL_PACKET, libc::PACKET_RX_RING, &req, "PACKET_RX_RING") }?;
                 let map = Mapping::new(socket.as_fd(), geometry.ring_bytes()).map_err(socket.err("mmap"))?;
                 Ok(Reader::V3(RingV3::new(map, block_size as usize, block_count as usize)))
             }
@@ -151,7 +150,8 @@ impl Capture {
                     tp_frame_size: frame_size,
                     tp_frame_nr: frame_count,
                 };
-                socket.set_option(libc::SOL_PACKET, libc::PACKET_RX_RING, &req, "PACKET_RX_RING")?;
+                // SAFETY: PACKET_RX_RING of a TPACKET_V2 socket reads a `struct tpacket_req`.
+                unsafe { socket.set_option(libc::SOL_PACKET, libc::PACKET_RX_RING, &req, "PACKET_RX_RING") }?;
                 let map = Mapping::new(socket.as_fd(), geometry.ring_bytes()).map_err(socket.err("mmap"))?;
                 Ok(Reader::V2(RingV2::new(map, block_size as usize, frame_size as usize, frame_count as usize)))
             }
@@ -218,6 +218,7 @@ impl Capture {
         &self.socket
     }
 
+    /// Bytes kept of each packet.
     pub fn snaplen(&self) -> u32 {
         self.snaplen
     }

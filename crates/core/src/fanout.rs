@@ -11,7 +11,8 @@
 use std::io;
 use std::os::fd::AsFd;
 
-use crate::error::{Error, Result};
+use crate::error::{text, Error, OptionName, Problem, Result};
+use crate::validate::option_error;
 use crate::socket::PacketSocket;
 use crate::sys::{getsockopt, setsockopt};
 
@@ -37,6 +38,7 @@ pub enum FanoutMode {
 }
 
 impl FanoutMode {
+    /// Every mode, in the order the kernel numbers them.
     pub const ALL: [FanoutMode; 6] = [
         FanoutMode::Hash,
         FanoutMode::LoadBalance,
@@ -58,10 +60,11 @@ impl FanoutMode {
         }
     }
 
+    /// The mode named `name` (see [`FanoutMode::name`]).
     pub fn from_name(name: &str) -> Result<Self> {
         FanoutMode::ALL.into_iter().find(|m| m.name() == name).ok_or_else(|| {
             let known: Vec<String> = FanoutMode::ALL.iter().map(|m| format!("{:?}", m.name())).collect();
-            Error::Type(format!("unknown fanout mode {name:?}; known: {}", known.join(", ")))
+            option_error(OptionName::Fanout, Problem::Invalid, text![format!("unknown fanout mode {name:?}; known: {}", known.join(", "))])
         })
     }
 
@@ -84,6 +87,7 @@ pub struct FanoutOptions {
     /// namespace. `None`: a new group whose id the kernel picks among the unused ones
     /// (PACKET_FANOUT_FLAG_UNIQUEID); [`crate::Capture::fanout_group`] tells which.
     pub group: Option<u32>,
+    /// How the kernel picks a member for each packet.
     pub mode: FanoutMode,
     /// PACKET_FANOUT_FLAG_DEFRAG: reassemble IP fragments before choosing, so the
     /// fragments of a datagram go to the same member.
@@ -98,12 +102,18 @@ impl FanoutOptions {
     pub fn validate(&self) -> Result<()> {
         if let Some(group) = self.group {
             if group > MAX_FANOUT_GROUP {
-                return Err(Error::Range(format!("fanout group {group} must be from 0 to {MAX_FANOUT_GROUP}")));
+                return Err(option_error(
+                    OptionName::Fanout,
+                    Problem::OutOfRange,
+                    text![format!("fanout group {group} must be from 0 to {MAX_FANOUT_GROUP}")],
+                ));
             }
         }
         if self.rollover && self.mode == FanoutMode::Rollover {
-            return Err(Error::Type(
-                "fanout flag rollover does not apply to mode \"rollover\", which always rolls over".into(),
+            return Err(option_error(
+                OptionName::Fanout,
+                Problem::NotApplicable,
+                text!["fanout flag rollover does not apply to mode \"rollover\", which always rolls over"],
             ));
         }
         Ok(())
@@ -155,9 +165,11 @@ pub(crate) fn join(socket: &PacketSocket, options: &FanoutOptions, ignore_outgoi
         source,
     };
     let argument = options.argument(ignore_outgoing) as libc::c_int;
-    setsockopt(socket.as_fd(), libc::SOL_PACKET, libc::PACKET_FANOUT, &argument).map_err(fanout_error)?;
+    // SAFETY: PACKET_FANOUT reads an int.
+    unsafe { setsockopt(socket.as_fd(), libc::SOL_PACKET, libc::PACKET_FANOUT, &argument) }.map_err(fanout_error)?;
     // Read back: id | type << 16 | flags << 24.
-    let joined: libc::c_int = getsockopt(socket.as_fd(), libc::SOL_PACKET, libc::PACKET_FANOUT)
+    // SAFETY: getsockopt(PACKET_FANOUT) writes an int, valid for any bytes.
+    let joined: libc::c_int = unsafe { getsockopt(socket.as_fd(), libc::SOL_PACKET, libc::PACKET_FANOUT) }
         .map_err(socket.err("getsockopt(PACKET_FANOUT)"))?;
     Ok((joined as u32 & MAX_FANOUT_GROUP) as u16)
 }
@@ -176,7 +188,7 @@ mod tests {
             assert_eq!(FanoutMode::from_name(mode.name()).unwrap(), mode);
         }
         let err = FanoutMode::from_name("roundrobin").unwrap_err();
-        assert!(matches!(err, Error::Type(_)));
+        assert!(matches!(err, Error::Option { option: OptionName::Fanout, problem: Problem::Invalid, .. }));
         assert_eq!(
             err.to_string(),
             "unknown fanout mode \"roundrobin\"; known: \"hash\", \"lb\", \"cpu\", \"rollover\", \"random\", \"queue\""
@@ -199,10 +211,10 @@ mod tests {
     #[test]
     fn bad_options() {
         let err = options(Some(65536), FanoutMode::Hash).validate().unwrap_err();
-        assert!(matches!(err, Error::Range(_)));
+        assert!(matches!(err, Error::Option { problem: Problem::OutOfRange, .. }));
         assert_eq!(err.to_string(), "fanout group 65536 must be from 0 to 65535");
         let both = FanoutOptions { rollover: true, ..options(Some(1), FanoutMode::Rollover) };
-        assert!(matches!(both.validate(), Err(Error::Type(_))));
+        assert!(matches!(both.validate(), Err(Error::Option { problem: Problem::NotApplicable, .. })));
         options(Some(0), FanoutMode::Cpu).validate().unwrap();
     }
 }

@@ -9,18 +9,13 @@ use std::mem::{offset_of, size_of};
 
 use libc::{sockaddr_ll, tpacket2_hdr, tpacket3_hdr, tpacket_block_desc, tpacket_hdr_v1};
 
-/// Where the kernel puts the `sockaddr_ll` after a frame header: `TPACKET_ALIGN(sizeof(hdr))`.
-const V2_SLL_OFFSET: usize = align16(size_of::<tpacket2_hdr>());
-const V3_SLL_OFFSET: usize = align16(size_of::<tpacket3_hdr>());
+use crate::abi::{V2_SLL_OFFSET, V3_SLL_OFFSET};
+
 /// Where the `sockaddr_ll` ends: `TPACKET2_HDRLEN`, `TPACKET3_HDRLEN`.
 const V2_HDRLEN: usize = V2_SLL_OFFSET + size_of::<sockaddr_ll>();
 const V3_HDRLEN: usize = V3_SLL_OFFSET + size_of::<sockaddr_ll>();
 /// Offset of `hdr.bh1` in `tpacket_block_desc`.
 const BH1: usize = offset_of!(tpacket_block_desc, hdr);
-
-const fn align16(x: usize) -> usize {
-    (x + 15) & !15
-}
 
 fn u16_at(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_ne_bytes(b.get(at..at + 2)?.try_into().ok()?))
@@ -37,6 +32,7 @@ pub struct PacketInfo {
     pub len: u32,
     /// `tp_sec`, `tp_nsec`: capture time.
     pub sec: u32,
+    /// Nanoseconds of the capture time.
     pub nsec: u32,
     /// `sll_ifindex`: the interface the packet was seen on.
     pub ifindex: i32,
@@ -46,6 +42,7 @@ pub struct PacketInfo {
     pub status: u32,
     /// `tp_vlan_tci`, `tp_vlan_tpid`: meaningful when `status` says so.
     pub vlan_tci: u16,
+    /// The tag's TPID (0x8100 for 802.1Q, 0x88a8 for 802.1ad).
     pub vlan_tpid: u16,
     /// Free bytes of the ring slot just before the link-layer header (after the
     /// `sockaddr_ll`): where a packet read in place gets its VLAN tag back. 0 off a ring.
@@ -196,6 +193,7 @@ pub(crate) mod fixtures {
     //! (net/packet/af_packet.c): header, `sockaddr_ll` at TPACKET_ALIGN(sizeof header),
     //! link-layer header at `tp_mac`.
     use super::*;
+    use crate::abi::tpacket_align_usize;
 
     pub fn put_u16(b: &mut [u8], at: usize, v: u16) {
         b[at..at + 2].copy_from_slice(&v.to_ne_bytes());
@@ -235,7 +233,7 @@ pub(crate) mod fixtures {
         let mut at = first;
         for (i, (info, data)) in packets.iter().enumerate() {
             let mac = 82usize;
-            let next = align16(mac + data.len());
+            let next = tpacket_align_usize(mac + data.len());
             put_u32(&mut b, at + offset_of!(tpacket3_hdr, tp_next_offset), if i + 1 < packets.len() { next as u32 } else { 0 });
             put_u32(&mut b, at + offset_of!(tpacket3_hdr, tp_sec), info.sec);
             put_u32(&mut b, at + offset_of!(tpacket3_hdr, tp_nsec), info.nsec);

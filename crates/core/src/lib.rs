@@ -20,42 +20,57 @@
 //! # Ok::<(), netring_core::Error>(())
 //! ```
 
+//!
+//! Modules, leaves first (see ARCHITECTURE-rust.md): `abi` (kernel ABI facts, imports
+//! nothing), `sys` (libc calls), `error`, `mmap` (ring memory), `validate` (option checks
+//! RX and TX share), `frame` and `batch` (bytes), `bpf/` (instructions, checker,
+//! interpreter, libpcap compiler), `netns`, `socket`, `fanout`, `options` + `rx` +
+//! `capture` (receiving), `tx/` (sending), `file/` (pcap and pcapng), `record`.
+
+#![warn(missing_docs)]
+
+mod abi;
 mod batch;
 mod bpf;
 mod capture;
 mod error;
 mod fanout;
 mod file;
-mod filter;
 mod frame;
 mod mmap;
 mod netns;
 mod options;
-mod pcap;
+mod record;
 mod rx;
 mod socket;
 mod sys;
 mod tx;
+mod validate;
 
+pub use abi::{
+    tpacket_align, LINK_HEADER_LEN, MAX_RING_BYTES, MAX_SNAPLEN, TPACKET_ALIGNMENT, V2_MAC_OFFSET, V2_TX_DATA_OFFSET,
+    V3_BLOCK_HEADER, V3_MAC_OFFSET, V3_TX_DATA_OFFSET, VLAN_TAG_LEN,
+};
 pub use batch::{
     Batch, PacketView, FLAG_VLAN, META_CAPLEN, META_FLAGS, META_IFINDEX, META_LEN, META_NSEC, META_OFFSET,
     META_PKTTYPE, META_SEC, META_STRIDE, META_VLAN,
 };
-pub use bpf::Program;
+pub use bpf::{
+    clamp_returns, compile as compile_filter, libpcap_available, opcode_name, validate_program, Filter, Instruction, Program,
+    BPF_MAXINSNS, BPF_MEMWORDS, DROP_ALL, LIBPCAP_ENV, LIBPCAP_NAMES, RET_K,
+};
 pub use capture::{Capture, Stats};
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, MethodName, OptionName, Piece, Problem, Result, Text, PERMISSION_ADVICE};
 pub use fanout::{FanoutMode, FanoutOptions, MAX_FANOUT_GROUP};
 pub use file::{FileFormat, FileInterface, FileReader, FileWriter, FILE_SNAPLEN};
-pub use filter::{clamp_returns, opcode_name, validate_program, Filter, Instruction, BPF_MAXINSNS, DROP_ALL};
 pub use frame::PacketInfo;
 pub use mmap::Mapping;
 pub use netns::netns_path;
 pub use options::*;
-pub use pcap::{compile as compile_filter, libpcap_available, LIBPCAP_ENV, LIBPCAP_NAMES};
+pub use record::{FilterCount, Progress, RecordOptions, RecordSource, Recorder, FILE_BATCH};
 pub use socket::{check_interface_name, KernelStats, PacketSocket};
 pub use sys::{errno_name, page_size};
 pub use tx::{
     Kicker, Sender, TxConfig, TxMethod, TxOptions, TxRingConfig, TxStats, DEFAULT_FRAMES_PER_KICK, DEFAULT_TX_FRAME_COUNT,
-    DEFAULT_TX_FRAME_SIZE, LINK_HEADER_LEN, MAX_TX_FRAME_SIZE, MIN_TX_SLOT_CAPACITY, V2_TX_DATA_OFFSET, V3_TX_DATA_OFFSET,
-    VLAN_TAG_LEN,
+    DEFAULT_TX_FRAME_SIZE, MAX_TX_FRAME_SIZE, MIN_TX_SLOT_CAPACITY,
 };

@@ -3,6 +3,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::ptr::NonNull;
+use std::sync::atomic::AtomicU32;
 
 use crate::sys::syscall;
 
@@ -36,12 +37,53 @@ impl Mapping {
         Ok(Mapping { ptr, len })
     }
 
+    /// A private anonymous mapping of `len` zeroed bytes (`mmap(MAP_PRIVATE |
+    /// MAP_ANONYMOUS)`), laid out like a ring: for tests that play the kernel's part over
+    /// fixtures without a socket or privileges.
+    #[cfg(test)]
+    pub(crate) fn anonymous(len: usize) -> io::Result<Self> {
+        // SAFETY: a fresh private mapping chosen by the kernel (addr NULL, fd -1), so it
+        // aliases no Rust object.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let ptr = NonNull::new(ptr.cast::<u8>()).ok_or_else(|| io::Error::from_raw_os_error(libc::ENOMEM))?;
+        Ok(Mapping { ptr, len })
+    }
+
+    /// The start of the mapping. Writing through it is governed by the ring's status
+    /// words: only slots that are user space's.
     pub fn as_ptr(&self) -> *mut u8 {
         self.ptr.as_ptr()
     }
 
+    /// Bytes mapped.
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// The ring status word (`tp_status`, `block_status`) at `offset`: the one word the
+    /// kernel and user space both write, so it is only ever accessed atomically, Acquire
+    /// to take a slot, Release to hand it over.
+    ///
+    /// # Safety
+    /// `offset` must be 4-byte aligned with `offset + 4 <= self.len()`, and be the offset
+    /// of a status word: no other reference (non-atomic) to those bytes may be alive.
+    pub(crate) unsafe fn status_word(&self, offset: usize) -> &AtomicU32 {
+        debug_assert!(offset % 4 == 0 && offset + 4 <= self.len);
+        // SAFETY: in bounds and aligned (caller's contract), valid for as long as `self`,
+        // which the returned reference borrows; accessed only atomically (caller's contract).
+        unsafe { AtomicU32::from_ptr(self.ptr.as_ptr().add(offset).cast::<u32>()) }
     }
 
     /// Puts zero-filled private memory where the ring was, in one mmap(MAP_FIXED). For a
@@ -73,14 +115,8 @@ impl Drop for Mapping {
     fn drop(&mut self) {
         // munmap can only fail for an address range that is not a mapping, which cannot
         // happen for one this value created; there is nothing useful to do in drop anyway.
-        let _ = syscall!(munmap(self.ptr.as_ptr().cast(), self.len));
+        // SAFETY: `ptr..ptr + len` is a mapping this value made and nothing borrows it any
+        // more (drop takes `&mut self`, and every slice into it borrowed `self`).
+        let _ = unsafe { syscall!(munmap(self.ptr.as_ptr().cast(), self.len)) };
     }
-}
-
-/// Offset of frame `index` in a ring of fixed frames, as the kernel's
-/// `packet_lookup_frame()` finds it: frames never straddle blocks, so each block holds
-/// `block_size / frame_size` of them and the rest of the block is unused.
-pub(crate) fn frame_offset(index: usize, block_size: usize, frame_size: usize) -> usize {
-    let per_block = block_size / frame_size;
-    (index / per_block) * block_size + (index % per_block) * frame_size
 }

@@ -23,13 +23,15 @@ pub fn netns_path(ns: &str) -> String {
 pub fn in_netns<T>(ns: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let path = netns_path(ns);
     let target = File::open(&path).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => Error::Type(format!("network namespace {ns:?} does not exist ({path})")),
+        io::ErrorKind::NotFound => Error::NoNamespace { ns: ns.to_owned(), path: path.clone() },
         _ => Error::os(ns, "open network namespace", e),
     })?;
     let home = File::open("/proc/thread-self/ns/net").map_err(|e| Error::os(ns, "open /proc/thread-self/ns/net", e))?;
-    syscall!(setns(target.as_raw_fd(), libc::CLONE_NEWNET)).map_err(|e| Error::os(ns, "setns (needs CAP_SYS_ADMIN)", e))?;
+    // SAFETY: setns() takes an fd of a namespace file, open for the call, and no pointers.
+    unsafe { syscall!(setns(target.as_raw_fd(), libc::CLONE_NEWNET)) }.map_err(|e| Error::os(ns, "setns (needs CAP_SYS_ADMIN)", e))?;
     let result = f();
-    if let Err(e) = syscall!(setns(home.as_raw_fd(), libc::CLONE_NEWNET)) {
+    // SAFETY: as above, with the thread's own namespace, opened before it moved.
+    if let Err(e) = unsafe { syscall!(setns(home.as_raw_fd(), libc::CLONE_NEWNET)) } {
         // The thread would stay in the other namespace and every later socket or child
         // process it makes would land there. That cannot be reported and continued from.
         eprintln!("netring: cannot return to the original network namespace: {e}");

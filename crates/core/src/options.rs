@@ -1,15 +1,16 @@
 //! Capture options, their defaults, and the one step that validates them into a
 //! [`RxConfig`] before any system call is made.
 
-use crate::error::{Error, Result};
+use crate::abi::{tpacket_align, MAX_RING_BYTES, MAX_SNAPLEN, V2_MAC_OFFSET, V3_BLOCK_HEADER, V3_MAC_OFFSET};
+use crate::bpf::Filter;
+use crate::error::{text, MethodName, OptionName, Problem, Result};
 use crate::fanout::FanoutOptions;
-use crate::filter::Filter;
 use crate::sys::page_size;
+use crate::validate::{
+    check_aligned, check_count, check_netns, check_version, option_error, out_of_range, reject_set, widen_to_divide,
+};
+use OptionName::*;
 
-/// `TPACKET_ALIGNMENT`: frame sizes and in-frame offsets are multiples of 16.
-pub const TPACKET_ALIGNMENT: u32 = 16;
-/// The largest snapshot length, as in libpcap (`MAXIMUM_SNAPLEN`); also the default.
-pub const MAX_SNAPLEN: u32 = 262_144;
 /// Default `tp_block_size` of a TPACKET_V3 ring: 1 MiB blocks.
 pub const DEFAULT_V3_BLOCK_SIZE: u32 = 1 << 20;
 /// Default `tp_block_nr` of a TPACKET_V3 ring: 32 blocks, 32 MiB in all.
@@ -26,36 +27,20 @@ pub const MAX_BLOCK_TIMEOUT_MS: u32 = 60_000;
 pub const DEFAULT_V2_FRAME_SIZE: u32 = 2048;
 /// Default `tp_frame_nr` of a TPACKET_V2 ring: 4096 frames (8 MiB with 2048-byte frames).
 pub const DEFAULT_V2_FRAME_COUNT: u32 = 4096;
-/// Largest ring (block size × block count) accepted: 4 GiB.
-pub const MAX_RING_BYTES: u64 = 1 << 32;
-
-/// Bytes before the link-layer header of a TPACKET_V2 frame, as the kernel lays it out
-/// for a 14-byte Ethernet header: `TPACKET_ALIGN(TPACKET2_HDRLEN + 16) - 14`.
-pub const V2_MAC_OFFSET: u32 = align(libc::TPACKET2_HDRLEN as u32 + 16) - 14;
-/// Bytes before the link-layer header of a TPACKET_V3 packet (same rule, V3 header).
-pub const V3_MAC_OFFSET: u32 = align(libc::TPACKET3_HDRLEN as u32 + 16) - 14;
-/// Bytes of the block descriptor before the first V3 packet (`offset_to_first_pkt`).
-pub const V3_BLOCK_HEADER: u32 = align8(std::mem::size_of::<libc::tpacket_block_desc>() as u32);
-
-const fn align(x: u32) -> u32 {
-    (x + TPACKET_ALIGNMENT - 1) & !(TPACKET_ALIGNMENT - 1)
-}
-
-const fn align8(x: u32) -> u32 {
-    (x + 7) & !7
-}
-
 /// How packets are read: through a PACKET_MMAP ring (`ring:`) or with recv() (`int:`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Method {
+    /// A PACKET_MMAP RX ring (PACKET_RX_RING).
     #[default]
     Ring,
+    /// One recvmsg() per packet on a plain AF_PACKET socket.
     Recv,
 }
 
 /// Options as a user gives them; `None` means "use the default".
 #[derive(Debug, Clone, Default)]
 pub struct RxOptions {
+    /// Ring or recv(). Default: ring.
     pub method: Method,
     /// TPACKET version of the ring: 3 (default, variable-size packets in blocks) or 2 (fixed frames).
     pub version: Option<u32>,
@@ -92,17 +77,39 @@ pub struct RxOptions {
 /// The layout of a PACKET_MMAP ring, as passed to PACKET_RX_RING.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Geometry {
-    V3 { block_size: u32, block_count: u32, frame_size: u32, block_timeout_ms: u32 },
-    V2 { block_size: u32, block_count: u32, frame_size: u32, frame_count: u32 },
+    /// TPACKET_V3: packets packed into blocks by their real size.
+    V3 {
+        /// `tp_block_size`.
+        block_size: u32,
+        /// `tp_block_nr`.
+        block_count: u32,
+        /// `tp_frame_size` (the kernel derives `tp_frame_nr` from it).
+        frame_size: u32,
+        /// `tp_retire_blk_tov`, in milliseconds.
+        block_timeout_ms: u32,
+    },
+    /// TPACKET_V2: one fixed-size frame per packet.
+    V2 {
+        /// `tp_block_size`.
+        block_size: u32,
+        /// `tp_block_nr`.
+        block_count: u32,
+        /// `tp_frame_size`.
+        frame_size: u32,
+        /// `tp_frame_nr`.
+        frame_count: u32,
+    },
 }
 
 impl Geometry {
+    /// `tp_block_size`.
     pub fn block_size(&self) -> u32 {
         match *self {
             Geometry::V3 { block_size, .. } | Geometry::V2 { block_size, .. } => block_size,
         }
     }
 
+    /// `tp_block_nr`.
     pub fn block_count(&self) -> u32 {
         match *self {
             Geometry::V3 { block_count, .. } | Geometry::V2 { block_count, .. } => block_count,
@@ -120,48 +127,47 @@ impl Geometry {
 pub struct RxConfig {
     /// `None` for recv() captures.
     pub geometry: Option<Geometry>,
+    /// Bytes kept of each packet.
     pub snaplen: u32,
+    /// PACKET_MR_PROMISC while open.
     pub promiscuous: bool,
+    /// PACKET_IGNORE_OUTGOING.
     pub ignore_outgoing: bool,
+    /// The network namespace to open the socket in.
     pub netns: Option<String>,
     /// SO_RCVBUF for recv() captures; `None` keeps the kernel's default.
     pub buffer_size: Option<u32>,
     /// A raw program here has been checked; an expression is compiled at open.
     pub filter: Option<Filter>,
+    /// The PACKET_FANOUT group to join, checked.
     pub fanout: Option<FanoutOptions>,
 }
 
-/// Smallest and largest accepted `bufferSize` (SO_RCVBUF takes an int).
+/// Smallest accepted `buffer_size` (SO_RCVBUF).
 pub const MIN_BUFFER_SIZE: u32 = 4096;
+/// Largest accepted `buffer_size`: SO_RCVBUF takes an int, which the kernel doubles.
 pub const MAX_BUFFER_SIZE: u32 = i32::MAX as u32 / 2;
 
-fn range(msg: String) -> Error {
-    Error::Range(msg)
-}
-
-fn check_page_multiple(name: &str, value: u32, page: u32) -> Result<()> {
+fn check_page_multiple(value: u32, page: u32) -> Result<()> {
     if value == 0 || value % page != 0 {
-        return Err(range(format!("{name} {value} must be a non-zero multiple of the page size {page}")));
+        return Err(out_of_range(
+            BlockSize,
+            text![BlockSize, format!(" {value} must be a non-zero multiple of the page size {page}")],
+        ));
     }
     Ok(())
 }
 
 fn check_frame_size(value: u32, min: u32, block_size: u32) -> Result<()> {
-    if value % TPACKET_ALIGNMENT != 0 {
-        return Err(range(format!("frameSize {value} must be a multiple of {TPACKET_ALIGNMENT}")));
-    }
+    check_aligned(value)?;
     if value < min {
-        return Err(range(format!("frameSize {value} must be at least {min} (the frame header)")));
+        return Err(out_of_range(FrameSize, text![FrameSize, format!(" {value} must be at least {min} (the frame header)")]));
     }
     if value > block_size {
-        return Err(range(format!("frameSize {value} must not exceed blockSize {block_size}")));
-    }
-    Ok(())
-}
-
-fn check_count(name: &str, value: u32) -> Result<()> {
-    if value == 0 {
-        return Err(range(format!("{name} {value} must be at least 1")));
+        return Err(out_of_range(
+            FrameSize,
+            text![FrameSize, format!(" {value} must not exceed "), BlockSize, format!(" {block_size}")],
+        ));
     }
     Ok(())
 }
@@ -169,19 +175,16 @@ fn check_count(name: &str, value: u32) -> Result<()> {
 fn check_ring_bytes(block_size: u32, block_count: u32) -> Result<()> {
     let total = block_size as u64 * block_count as u64;
     if total > MAX_RING_BYTES {
-        return Err(range(format!(
-            "ring of {block_count} blocks of {block_size} bytes is {total} bytes; the most is {MAX_RING_BYTES}"
-        )));
+        return Err(out_of_range(
+            BlockCount,
+            text![format!(
+                "ring of {block_count} blocks of {block_size} bytes is {total} bytes; the most is {MAX_RING_BYTES}"
+            )],
+        ));
     }
     Ok(())
 }
 
-fn reject_for(name: &str, set: bool, applies_to: &str) -> Result<()> {
-    if set {
-        return Err(Error::Type(format!("option {name} applies to {applies_to}")));
-    }
-    Ok(())
-}
 
 impl RxOptions {
     /// Checks every option and fills in the defaults. Makes no system call except
@@ -190,17 +193,14 @@ impl RxOptions {
         self.validate_with_page_size(page_size() as u32)
     }
 
+    /// [`RxOptions::validate`] for a system whose page size is `page`.
     pub fn validate_with_page_size(&self, page: u32) -> Result<RxConfig> {
         if let Some(snaplen) = self.snaplen {
             if !(1..=MAX_SNAPLEN).contains(&snaplen) {
-                return Err(range(format!("snaplen {snaplen} must be from 1 to {MAX_SNAPLEN}")));
+                return Err(out_of_range(Snaplen, text![Snaplen, format!(" {snaplen} must be from 1 to {MAX_SNAPLEN}")]));
             }
         }
-        if let Some(ns) = &self.netns {
-            if ns.is_empty() || ns.contains('\0') {
-                return Err(Error::Type(format!("netns {ns:?} must be a namespace name or a path")));
-            }
-        }
+        check_netns(self.netns.as_deref())?;
         if let Some(filter) = &self.filter {
             filter.validate()?;
         }
@@ -209,37 +209,50 @@ impl RxOptions {
         }
         let geometry = match self.method {
             Method::Recv => {
-                let ring_only = [
-                    ("version", self.version.is_some()),
-                    ("blockSize", self.block_size.is_some()),
-                    ("blockCount", self.block_count.is_some()),
-                    ("frameSize", self.frame_size.is_some()),
-                    ("frameCount", self.frame_count.is_some()),
-                    ("blockTimeout", self.block_timeout_ms.is_some()),
-                    ("zeroCopy", self.zero_copy),
-                ];
-                for (name, set) in ring_only {
-                    reject_for(name, set, "ring: captures (PACKET_MMAP) only, not int:")?;
-                }
+                reject_set(
+                    &[
+                        (Version, self.version.is_some()),
+                        (BlockSize, self.block_size.is_some()),
+                        (BlockCount, self.block_count.is_some()),
+                        (FrameSize, self.frame_size.is_some()),
+                        (FrameCount, self.frame_count.is_some()),
+                        (BlockTimeoutMs, self.block_timeout_ms.is_some()),
+                        (ZeroCopy, self.zero_copy),
+                    ],
+                    text![MethodName::RxRing, " captures (PACKET_MMAP) only, not ", MethodName::RxRecv],
+                )?;
                 if let Some(size) = self.buffer_size {
                     if !(MIN_BUFFER_SIZE..=MAX_BUFFER_SIZE).contains(&size) {
-                        return Err(range(format!(
-                            "bufferSize {size} must be from {MIN_BUFFER_SIZE} to {MAX_BUFFER_SIZE} bytes"
-                        )));
+                        return Err(out_of_range(
+                            BufferSize,
+                            text![BufferSize, format!(" {size} must be from {MIN_BUFFER_SIZE} to {MAX_BUFFER_SIZE} bytes")],
+                        ));
                     }
                 }
                 None
             }
             Method::Ring => Some(match self.version.unwrap_or(3) {
                 _ if self.buffer_size.is_some() => {
-                    return Err(Error::Type(
-                        "option bufferSize applies to int: captures only; a ring's size is blockSize × blockCount"
-                            .into(),
+                    return Err(option_error(
+                        BufferSize,
+                        Problem::NotApplicable,
+                        text![
+                            "option ",
+                            BufferSize,
+                            " applies to ",
+                            MethodName::RxRecv,
+                            " captures only; a ring's size is ",
+                            BlockSize,
+                            " × ",
+                            BlockCount
+                        ],
                     ))
                 }
                 3 => self.v3_geometry(page)?,
-                2 => self.v2_geometry(page)?,
-                v => return Err(range(format!("version {v} must be 2 (TPACKET_V2) or 3 (TPACKET_V3)"))),
+                v => {
+                    check_version(v)?;
+                    self.v2_geometry(page)?
+                }
             }),
         };
         let snaplen = match (self.snaplen, geometry) {
@@ -261,50 +274,65 @@ impl RxOptions {
     }
 
     fn v3_geometry(&self, page: u32) -> Result<Geometry> {
-        reject_for("frameCount", self.frame_count.is_some(), "TPACKET_V2 rings (version 2) only")?;
+        reject_set(&[(FrameCount, self.frame_count.is_some())], text!["TPACKET_V2 rings (version 2) only"])?;
         let block_size = self.block_size.unwrap_or(DEFAULT_V3_BLOCK_SIZE);
-        check_page_multiple("blockSize", block_size, page)?;
+        check_page_multiple(block_size, page)?;
         let block_count = self.block_count.unwrap_or(DEFAULT_V3_BLOCK_COUNT);
-        check_count("blockCount", block_count)?;
+        check_count(BlockCount, block_count)?;
         check_ring_bytes(block_size, block_count)?;
         let frame_size = self.frame_size.unwrap_or(DEFAULT_V3_FRAME_SIZE.min(block_size));
-        check_frame_size(frame_size, align(libc::TPACKET3_HDRLEN as u32), block_size)?;
+        check_frame_size(frame_size, tpacket_align(libc::TPACKET3_HDRLEN as u32), block_size)?;
         let block_timeout_ms = self.block_timeout_ms.unwrap_or(DEFAULT_BLOCK_TIMEOUT_MS);
         if !(1..=MAX_BLOCK_TIMEOUT_MS).contains(&block_timeout_ms) {
-            return Err(range(format!(
-                "blockTimeout {block_timeout_ms} must be from 1 to {MAX_BLOCK_TIMEOUT_MS} milliseconds"
-            )));
+            return Err(out_of_range(
+                BlockTimeoutMs,
+                text![BlockTimeoutMs, format!(" {block_timeout_ms} must be from 1 to {MAX_BLOCK_TIMEOUT_MS} milliseconds")],
+            ));
         }
         if let Some(snaplen) = self.snaplen {
             let room = block_size - V3_BLOCK_HEADER - V3_MAC_OFFSET;
             if snaplen > room {
-                return Err(range(format!(
-                    "snaplen {snaplen} does not fit in a block of {block_size} bytes: at most {room} \
-                     (blockSize - {V3_BLOCK_HEADER} block header - {V3_MAC_OFFSET} packet header)"
-                )));
+                return Err(out_of_range(
+                    Snaplen,
+                    text![
+                        Snaplen,
+                        format!(" {snaplen} does not fit in a block of {block_size} bytes: at most {room} ("),
+                        BlockSize,
+                        format!(" - {V3_BLOCK_HEADER} block header - {V3_MAC_OFFSET} packet header)")
+                    ],
+                ));
             }
         }
         Ok(Geometry::V3 { block_size, block_count, frame_size, block_timeout_ms })
     }
 
     fn v2_geometry(&self, page: u32) -> Result<Geometry> {
-        reject_for("blockTimeout", self.block_timeout_ms.is_some(), "TPACKET_V3 rings (version 3) only")?;
+        reject_set(&[(BlockTimeoutMs, self.block_timeout_ms.is_some())], text!["TPACKET_V3 rings (version 3) only"])?;
         let frame_size = match (self.frame_size, self.snaplen) {
             (Some(f), _) => f,
-            (None, Some(snaplen)) => align(V2_MAC_OFFSET + snaplen),
+            (None, Some(snaplen)) => tpacket_align(V2_MAC_OFFSET + snaplen),
             (None, None) => DEFAULT_V2_FRAME_SIZE,
         };
         // The block holds whole frames; by default the smallest page multiple that holds one.
         let block_size = self.block_size.unwrap_or_else(|| frame_size.div_ceil(page).max(1) * page);
-        check_page_multiple("blockSize", block_size, page)?;
-        check_frame_size(frame_size, align(libc::TPACKET2_HDRLEN as u32), block_size)?;
+        check_page_multiple(block_size, page)?;
+        check_frame_size(frame_size, tpacket_align(libc::TPACKET2_HDRLEN as u32), block_size)?;
         if let Some(snaplen) = self.snaplen {
             if V2_MAC_OFFSET + snaplen > frame_size {
-                return Err(range(format!(
-                    "frameSize {frame_size} is too small for snaplen {snaplen}: it needs at least {} \
-                     ({V2_MAC_OFFSET} bytes of frame header + snaplen)",
-                    V2_MAC_OFFSET + snaplen
-                )));
+                return Err(out_of_range(
+                    FrameSize,
+                    text![
+                        FrameSize,
+                        format!(" {frame_size} is too small for "),
+                        Snaplen,
+                        format!(
+                            " {snaplen}: it needs at least {} ({V2_MAC_OFFSET} bytes of frame header + ",
+                            V2_MAC_OFFSET + snaplen
+                        ),
+                        Snaplen,
+                        ")"
+                    ],
+                ));
             }
         }
         let mut per_block = block_size / frame_size;
@@ -313,35 +341,44 @@ impl RxOptions {
             let count = self.frame_count.unwrap_or(DEFAULT_V2_FRAME_COUNT);
             // A derived frame size may be widened so that a page-sized block holds a number
             // of frames that divides the requested frame count ("a ring of 128 frames").
-            if let Some(d) = (1..=per_block).rev().find(|&d| count % d == 0 && block_size / ((block_size / d) & !15) == d) {
+            if let Some((d, widened)) = widen_to_divide(block_size, per_block, count) {
                 per_block = d;
-                frame_size = frame_size.max((block_size / d) & !15);
+                frame_size = frame_size.max(widened);
             }
         }
+        let per_block_rule = |rule: String| {
+            text![
+                format!("{rule} ("),
+                BlockSize,
+                format!(" {block_size} / "),
+                FrameSize,
+                format!(" {frame_size})")
+            ]
+        };
         let (block_count, frame_count) = match (self.block_count, self.frame_count) {
             (Some(b), Some(f)) => {
-                check_count("blockCount", b)?;
+                check_count(BlockCount, b)?;
                 if b as u64 * per_block as u64 != f as u64 {
-                    return Err(range(format!(
-                        "frameCount {f} must equal blockCount {b} × {per_block} frames per block \
-                         (blockSize {block_size} / frameSize {frame_size})"
-                    )));
+                    let mut text = text![FrameCount, format!(" {f} must equal "), BlockCount];
+                    text.0.extend(per_block_rule(format!(" {b} × {per_block} frames per block")).0);
+                    return Err(out_of_range(FrameCount, text));
                 }
                 (b, f)
             }
             (Some(b), None) => {
-                check_count("blockCount", b)?;
-                let f = b.checked_mul(per_block).ok_or_else(|| range(format!("blockCount {b} is too large")))?;
+                check_count(BlockCount, b)?;
+                let f = b
+                    .checked_mul(per_block)
+                    .ok_or_else(|| out_of_range(BlockCount, text![BlockCount, format!(" {b} is too large")]))?;
                 (b, f)
             }
             (None, f) => {
                 let f = f.unwrap_or(DEFAULT_V2_FRAME_COUNT);
-                check_count("frameCount", f)?;
+                check_count(FrameCount, f)?;
                 if f % per_block != 0 {
-                    return Err(range(format!(
-                        "frameCount {f} must be a multiple of the {per_block} frames per block \
-                         (blockSize {block_size} / frameSize {frame_size})"
-                    )));
+                    let mut text = text![FrameCount];
+                    text.0.extend(per_block_rule(format!(" {f} must be a multiple of the {per_block} frames per block")).0);
+                    return Err(out_of_range(FrameCount, text));
                 }
                 (f / per_block, f)
             }
@@ -354,6 +391,7 @@ impl RxOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
 
     const PAGE: u32 = 4096;
 
@@ -384,16 +422,6 @@ mod tests {
         assert_eq!(v2.snaplen, 2048 - V2_MAC_OFFSET);
         let recv = ring(|o| o.method = Method::Recv).validate_with_page_size(PAGE).unwrap();
         assert_eq!(recv.geometry, None);
-    }
-
-    #[test]
-    fn kernel_layout_constants() {
-        // Checked against the kernel's tpacket_rcv(): netoff = TPACKET_ALIGN(hdrlen + 16), macoff = netoff - 14.
-        assert_eq!(libc::TPACKET2_HDRLEN, 52);
-        assert_eq!(V2_MAC_OFFSET, 66);
-        assert_eq!(libc::TPACKET3_HDRLEN, 68);
-        assert_eq!(V3_MAC_OFFSET, 82);
-        assert_eq!(V3_BLOCK_HEADER, 48);
     }
 
     #[test]
@@ -438,22 +466,22 @@ mod tests {
     #[test]
     fn bad_geometry_names_value_and_rule() {
         let cases: Vec<(RxOptions, &str)> = vec![
-            (ring(|o| o.block_size = Some(5000)), "blockSize 5000 must be a non-zero multiple of the page size 4096"),
-            (ring(|o| o.block_size = Some(0)), "blockSize 0 must be a non-zero multiple of the page size 4096"),
-            (ring(|o| o.block_count = Some(0)), "blockCount 0 must be at least 1"),
-            (ring(|o| o.frame_size = Some(100)), "frameSize 100 must be a multiple of 16"),
-            (ring(|o| o.frame_size = Some(32)), "frameSize 32 must be at least 80 (the frame header)"),
+            (ring(|o| o.block_size = Some(5000)), "block_size 5000 must be a non-zero multiple of the page size 4096"),
+            (ring(|o| o.block_size = Some(0)), "block_size 0 must be a non-zero multiple of the page size 4096"),
+            (ring(|o| o.block_count = Some(0)), "block_count 0 must be at least 1"),
+            (ring(|o| o.frame_size = Some(100)), "frame_size 100 must be a multiple of 16"),
+            (ring(|o| o.frame_size = Some(32)), "frame_size 32 must be at least 80 (the frame header)"),
             (
                 ring(|o| {
                     o.block_size = Some(4096);
                     o.frame_size = Some(8192);
                 }),
-                "frameSize 8192 must not exceed blockSize 4096",
+                "frame_size 8192 must not exceed block_size 4096",
             ),
             (ring(|o| o.version = Some(1)), "version 1 must be 2 (TPACKET_V2) or 3 (TPACKET_V3)"),
             (ring(|o| o.snaplen = Some(0)), "snaplen 0 must be from 1 to 262144"),
             (ring(|o| o.snaplen = Some(300_000)), "snaplen 300000 must be from 1 to 262144"),
-            (ring(|o| o.block_timeout_ms = Some(0)), "blockTimeout 0 must be from 1 to 60000 milliseconds"),
+            (ring(|o| o.block_timeout_ms = Some(0)), "block_timeout_ms 0 must be from 1 to 60000 milliseconds"),
             (
                 ring(|o| {
                     o.block_size = Some(4096);
@@ -467,7 +495,7 @@ mod tests {
                     o.frame_size = Some(1024);
                     o.snaplen = Some(1000);
                 }),
-                "frameSize 1024 is too small for snaplen 1000: it needs at least 1066",
+                "frame_size 1024 is too small for snaplen 1000: it needs at least 1066",
             ),
             (
                 ring(|o| {
@@ -475,7 +503,7 @@ mod tests {
                     o.frame_size = Some(2048);
                     o.frame_count = Some(3);
                 }),
-                "frameCount 3 must be a multiple of the 2 frames per block (blockSize 4096 / frameSize 2048)",
+                "frame_count 3 must be a multiple of the 2 frames per block (block_size 4096 / frame_size 2048)",
             ),
             (
                 ring(|o| {
@@ -483,7 +511,7 @@ mod tests {
                     o.block_count = Some(4);
                     o.frame_count = Some(4);
                 }),
-                "frameCount 4 must equal blockCount 4 × 2 frames per block",
+                "frame_count 4 must equal block_count 4 × 2 frames per block",
             ),
             (
                 ring(|o| {
@@ -495,7 +523,7 @@ mod tests {
         ];
         for (opts, want) in cases {
             let err = opts.validate_with_page_size(PAGE).expect_err(want);
-            assert!(matches!(err, Error::Range(_)), "{want}: {err:?}");
+            assert!(matches!(err, Error::Option { problem: Problem::OutOfRange, .. }), "{want}: {err:?}");
             assert!(err.to_string().starts_with(want), "got {err:?}, want {want:?}");
         }
     }
@@ -508,21 +536,21 @@ mod tests {
                     o.method = Method::Recv;
                     o.block_size = Some(4096);
                 }),
-                "option blockSize applies to ring: captures (PACKET_MMAP) only, not int:",
+                "option block_size applies to Method::Ring captures (PACKET_MMAP) only, not Method::Recv",
             ),
             (
                 ring(|o| {
                     o.version = Some(2);
                     o.block_timeout_ms = Some(5);
                 }),
-                "option blockTimeout applies to TPACKET_V3 rings (version 3) only",
+                "option block_timeout_ms applies to TPACKET_V3 rings (version 3) only",
             ),
-            (ring(|o| o.frame_count = Some(8)), "option frameCount applies to TPACKET_V2 rings (version 2) only"),
+            (ring(|o| o.frame_count = Some(8)), "option frame_count applies to TPACKET_V2 rings (version 2) only"),
             (ring(|o| o.netns = Some(String::new())), "netns \"\" must be a namespace name or a path"),
         ];
         for (opts, want) in cases {
             let err = opts.validate_with_page_size(PAGE).expect_err(want);
-            assert!(matches!(err, Error::Type(_)), "{want}: {err:?}");
+            assert!(matches!(err, Error::Option { problem: Problem::NotApplicable | Problem::Invalid, .. }), "{want}: {err:?}");
             assert_eq!(err.to_string(), want);
         }
     }

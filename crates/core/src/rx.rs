@@ -6,13 +6,14 @@
 use std::io;
 use std::mem;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crate::batch::{push_lent, put_tag_back, Batch};
-use crate::error::{Error, Result};
+use crate::error::{text, Error, MethodName, Result};
 use crate::frame::{parse_block_header, parse_v2_frame, BlockPackets, PacketInfo};
-use crate::mmap::{frame_offset, Mapping};
+use crate::abi::{frame_offset, V2_STATUS, V3_BLOCK_STATUS};
+use crate::mmap::Mapping;
 use crate::socket::PacketSocket;
 use crate::sys::syscall;
 
@@ -21,21 +22,6 @@ pub const MAX_V2_BATCH: usize = 4096;
 /// Most packets received with recv() per read.
 pub const MAX_RECV_BATCH: usize = 256;
 
-/// Offset of `tp_status` in a V2 frame and of `hdr.bh1.block_status` in a V3 block.
-const V2_STATUS: usize = mem::offset_of!(libc::tpacket2_hdr, tp_status);
-const V3_STATUS: usize = mem::offset_of!(libc::tpacket_block_desc, hdr);
-
-/// The status word at `base + offset` of the mapping.
-///
-/// # Safety
-/// `offset` must be 4-byte aligned and `offset + 4 <= map.len()`; the kernel and user space
-/// access status words only atomically, which is what the returned reference is for.
-unsafe fn status_word(map: &Mapping, offset: usize) -> &AtomicU32 {
-    debug_assert!(offset % 4 == 0 && offset + 4 <= map.len());
-    // SAFETY: in bounds and aligned (caller), valid for the mapping's lifetime, which the
-    // returned reference borrows.
-    unsafe { AtomicU32::from_ptr(map.as_ptr().add(offset).cast::<u32>()) }
-}
 
 /// Bytes `offset..offset + len` of the mapping.
 ///
@@ -63,7 +49,7 @@ unsafe fn user_slice_mut(map: &Mapping, offset: usize, len: usize) -> &mut [u8] 
 /// Hands the slot whose status word is at `offset` back to the kernel.
 fn give_to_kernel(map: &Mapping, offset: usize) {
     // SAFETY: callers pass the status word of a slot of this ring (aligned, in bounds).
-    unsafe { status_word(map, offset) }.store(libc::TP_STATUS_KERNEL, Ordering::Release);
+    unsafe { map.status_word(offset) }.store(libc::TP_STATUS_KERNEL, Ordering::Release);
 }
 
 /// When a ring is dropped while its memory is still held elsewhere (packets lent to
@@ -95,7 +81,7 @@ impl RingV3 {
     /// Gives the block lent by the last `lend` back to the kernel.
     fn give_back(&mut self) {
         if let Some(base) = self.lent.take() {
-            give_to_kernel(&self.map, base + V3_STATUS);
+            give_to_kernel(&self.map, base + V3_BLOCK_STATUS);
         }
     }
 
@@ -103,7 +89,7 @@ impl RingV3 {
     fn ready(&self) -> Option<usize> {
         let base = self.current * self.block_size;
         // SAFETY: block starts are page-aligned and the status word is inside the block.
-        let status = unsafe { status_word(&self.map, base + V3_STATUS) };
+        let status = unsafe { self.map.status_word(base + V3_BLOCK_STATUS) };
         (status.load(Ordering::Acquire) & libc::TP_STATUS_USER != 0).then_some(base)
     }
 
@@ -136,7 +122,7 @@ impl RingV3 {
         self.give_back();
         let Some(base) = self.ready() else { return (0, 0) };
         let counts = self.walk(base, |_, info, data| batch.push(info, data, snaplen));
-        give_to_kernel(&self.map, base + V3_STATUS);
+        give_to_kernel(&self.map, base + V3_BLOCK_STATUS);
         self.current = (self.current + 1) % self.block_count;
         counts
     }
@@ -206,7 +192,7 @@ impl RingV2 {
     fn ready(&self) -> Option<usize> {
         let offset = self.offset(self.current);
         // SAFETY: frames are 16-byte aligned inside the mapping; tp_status is first.
-        let status = unsafe { status_word(&self.map, offset + V2_STATUS) };
+        let status = unsafe { self.map.status_word(offset + V2_STATUS) };
         (status.load(Ordering::Acquire) & libc::TP_STATUS_USER != 0).then_some(offset)
     }
 
@@ -336,7 +322,7 @@ impl RecvReader {
         msg.msg_controllen = mem::size_of_val(&self.control);
         let received = loop {
             // SAFETY: every pointer in `msg` refers to a live buffer of the stated length.
-            match syscall!(recvmsg(socket.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT | libc::MSG_TRUNC)) {
+            match unsafe { syscall!(recvmsg(socket.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT | libc::MSG_TRUNC)) } {
                 Ok(n) => break n as usize,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
@@ -400,7 +386,9 @@ impl Reader {
         match self {
             Reader::V3(ring) => Ok(ring.lend(meta, snaplen)),
             Reader::V2(ring) => Ok(ring.lend(meta, snaplen)),
-            Reader::Recv(_) => Err(Error::Type("only a ring: capture lends packets in place; int: (recv()) copies them".into())),
+            Reader::Recv(_) => Err(Error::Unsupported {
+                text: text!["only a ", MethodName::RxRing, " capture lends packets in place; ", MethodName::RxRecv, " (recv()) copies them"],
+            }),
         }
     }
 
@@ -411,5 +399,156 @@ impl Reader {
             Reader::V2(ring) => Some(&ring.map),
             Reader::Recv(_) => None,
         }
+    }
+}
+
+/// The ring state machines without a socket: an anonymous mapping plays the ring, the
+/// test plays the kernel (writes frames and blocks laid out as `tpacket_rcv()` does, from
+/// [`crate::frame::fixtures`], and sets their status words), then checks what the reader
+/// returns and that it hands every slot back (status TP_STATUS_KERNEL).
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::{META_CAPLEN, META_LEN, META_OFFSET, META_STRIDE};
+    use crate::frame::fixtures::{v2_frame, v3_block};
+
+    const BLOCK: usize = 4096;
+    const FRAME: usize = 2048;
+
+    /// Writes `bytes` at `offset` of the mapping, as the kernel would.
+    fn kernel_writes(map: &Mapping, offset: usize, bytes: &[u8]) {
+        assert!(offset + bytes.len() <= map.len());
+        // SAFETY: in bounds (asserted); the reader under test holds no slice of the ring
+        // between its calls, and the test is single-threaded.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), map.as_ptr().add(offset), bytes.len()) };
+    }
+
+    fn status(map: &Mapping, offset: usize) -> u32 {
+        // SAFETY: the offsets passed are status words of slots of the ring.
+        unsafe { map.status_word(offset) }.load(Ordering::Acquire)
+    }
+
+    fn info(len: u32, sec: u32) -> PacketInfo {
+        PacketInfo { len, sec, nsec: 7, ifindex: 3, pkttype: libc::PACKET_HOST, ..Default::default() }
+    }
+
+    fn packet(len: usize, fill: u8) -> Vec<u8> {
+        vec![fill; len]
+    }
+
+    #[test]
+    fn v3_read_copies_a_retired_block_and_gives_it_back() {
+        let ring = Mapping::anonymous(2 * BLOCK).unwrap();
+        let block = v3_block(BLOCK, &[(info(60, 1), packet(60, 0xa1)), (info(90, 2), packet(90, 0xa2))]);
+        kernel_writes(&ring, 0, &block);
+        let mut rx = RingV3::new(ring, BLOCK, 2);
+        let map = Arc::clone(&rx.map);
+        let mut batch = Batch::default();
+        assert_eq!(rx.read(&mut batch, 262_144), (2, 0));
+        assert_eq!(batch.len(), 2);
+        let (a, b) = (batch.get(0).unwrap(), batch.get(1).unwrap());
+        assert_eq!((a.len, a.sec, a.nsec, a.ifindex, a.data), (60, 1, 7, 3, &packet(60, 0xa1)[..]));
+        assert_eq!((b.len, b.sec, b.data.len()), (90, 2, 90));
+        assert_eq!(status(&map, V3_BLOCK_STATUS), libc::TP_STATUS_KERNEL, "block 0 handed back");
+        // Block 1 is still the kernel's: nothing to read, and the reader waits there.
+        assert_eq!(rx.read(&mut batch, 262_144), (0, 0));
+        kernel_writes(&map, BLOCK, &v3_block(BLOCK, &[(info(70, 3), packet(70, 0xb1))]));
+        batch.clear();
+        assert_eq!(rx.read(&mut batch, 64), (1, 0));
+        assert_eq!(batch.get(0).unwrap().data, &packet(64, 0xb1)[..], "cut at snaplen");
+        assert_eq!(status(&map, BLOCK + V3_BLOCK_STATUS), libc::TP_STATUS_KERNEL);
+        // And it wraps to block 0.
+        kernel_writes(&map, 0, &v3_block(BLOCK, &[(info(61, 4), packet(61, 0xc1))]));
+        batch.clear();
+        assert_eq!(rx.read(&mut batch, 262_144), (1, 0));
+        assert_eq!(batch.get(0).unwrap().sec, 4);
+    }
+
+    #[test]
+    fn v3_lend_keeps_the_block_until_the_next_call() {
+        let ring = Mapping::anonymous(2 * BLOCK).unwrap();
+        kernel_writes(&ring, 0, &v3_block(BLOCK, &[(info(60, 1), packet(60, 0xa1)), (info(61, 2), packet(61, 0xa2))]));
+        let mut rx = RingV3::new(ring, BLOCK, 2);
+        let map = Arc::clone(&rx.map);
+        let mut meta = Vec::new();
+        assert_eq!(rx.lend(&mut meta, 262_144), (2, 0));
+        assert_eq!(meta.len(), 2 * META_STRIDE);
+        // The records point into the ring: the first packet at offset_to_first_pkt + tp_mac.
+        let first = meta[META_OFFSET] as usize;
+        assert_eq!(first, crate::abi::V3_BLOCK_HEADER as usize + crate::abi::V3_MAC_OFFSET as usize);
+        assert_eq!((meta[META_CAPLEN], meta[META_LEN]), (60, 60));
+        // SAFETY: the block is lent: the user's until the next call.
+        let lent = unsafe { user_slice(&map, first, 60) };
+        assert_eq!(lent, &packet(60, 0xa1)[..]);
+        assert_eq!(status(&map, V3_BLOCK_STATUS), libc::TP_STATUS_USER, "lent, not handed back yet");
+        meta.clear();
+        assert_eq!(rx.lend(&mut meta, 262_144), (0, 0));
+        assert_eq!(status(&map, V3_BLOCK_STATUS), libc::TP_STATUS_KERNEL, "handed back by the next lend");
+    }
+
+    #[test]
+    fn v3_block_with_a_bad_offset_counts_it_malformed_and_still_gives_the_block_back() {
+        let ring = Mapping::anonymous(BLOCK).unwrap();
+        let mut block = v3_block(BLOCK, &[(info(60, 1), packet(60, 1)), (info(60, 2), packet(60, 2))]);
+        // The first packet's tp_next_offset points past the block.
+        let next = crate::abi::V3_BLOCK_HEADER as usize + mem::offset_of!(libc::tpacket3_hdr, tp_next_offset);
+        block[next..next + 4].copy_from_slice(&(BLOCK as u32).to_ne_bytes());
+        kernel_writes(&ring, 0, &block);
+        let mut rx = RingV3::new(ring, BLOCK, 1);
+        let map = Arc::clone(&rx.map);
+        let mut batch = Batch::default();
+        let (count, malformed) = rx.read(&mut batch, 262_144);
+        assert_eq!((count, malformed), (1, 1));
+        assert_eq!(status(&map, V3_BLOCK_STATUS), libc::TP_STATUS_KERNEL);
+    }
+
+    #[test]
+    fn v2_read_takes_the_run_of_filled_frames_and_gives_each_back() {
+        // Two 2048-byte frames per 4096-byte block, four frames.
+        let ring = Mapping::anonymous(2 * BLOCK).unwrap();
+        for (i, fill) in [(0usize, 0xa0u8), (1, 0xa1)] {
+            let data = packet(100 + i, fill);
+            kernel_writes(&ring, frame_offset(i, BLOCK, FRAME), &v2_frame(FRAME, &data, data.len(), &info(0, i as u32)));
+        }
+        let mut rx = RingV2::new(ring, BLOCK, FRAME, 4);
+        let map = Arc::clone(&rx.map);
+        let mut batch = Batch::default();
+        assert_eq!(rx.read(&mut batch, 262_144), (2, 0));
+        assert_eq!(batch.get(1).unwrap().data, &packet(101, 0xa1)[..]);
+        for i in 0..4 {
+            assert_eq!(status(&map, frame_offset(i, BLOCK, FRAME) + V2_STATUS), libc::TP_STATUS_KERNEL, "frame {i}");
+        }
+        // Frames 2 and 3 (the second block), then 0 again: the ring wraps.
+        for i in [2usize, 3, 0] {
+            let data = packet(60, i as u8);
+            kernel_writes(&map, frame_offset(i, BLOCK, FRAME), &v2_frame(FRAME, &data, 60, &info(0, 10 + i as u32)));
+        }
+        batch.clear();
+        assert_eq!(rx.read(&mut batch, 262_144), (3, 0));
+        let secs: Vec<u32> = batch.iter().map(|p| p.sec).collect();
+        assert_eq!(secs, [12, 13, 10]);
+    }
+
+    #[test]
+    fn v2_lend_keeps_frames_until_the_next_call_and_skips_a_malformed_one() {
+        let ring = Mapping::anonymous(2 * BLOCK).unwrap();
+        let data = packet(80, 0x5a);
+        kernel_writes(&ring, 0, &v2_frame(FRAME, &data, 80, &info(0, 1)));
+        // Frame 1: tp_snaplen past the end of the frame.
+        let mut bad = v2_frame(FRAME, &data, 80, &info(0, 2));
+        let snap = mem::offset_of!(libc::tpacket2_hdr, tp_snaplen);
+        bad[snap..snap + 4].copy_from_slice(&(FRAME as u32).to_ne_bytes());
+        kernel_writes(&ring, FRAME, &bad);
+        let mut rx = RingV2::new(ring, BLOCK, FRAME, 4);
+        let map = Arc::clone(&rx.map);
+        let mut meta = Vec::new();
+        assert_eq!(rx.lend(&mut meta, 262_144), (1, 1));
+        assert_eq!(meta[META_OFFSET] as usize, crate::abi::V2_MAC_OFFSET as usize);
+        assert_eq!(status(&map, V2_STATUS) & libc::TP_STATUS_USER, libc::TP_STATUS_USER, "lent");
+        assert_eq!(status(&map, FRAME + V2_STATUS) & libc::TP_STATUS_USER, libc::TP_STATUS_USER, "lent (malformed)");
+        meta.clear();
+        assert_eq!(rx.lend(&mut meta, 262_144), (0, 0));
+        assert_eq!(status(&map, V2_STATUS), libc::TP_STATUS_KERNEL);
+        assert_eq!(status(&map, FRAME + V2_STATUS), libc::TP_STATUS_KERNEL);
     }
 }

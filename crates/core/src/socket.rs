@@ -5,7 +5,7 @@ use std::mem;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use crate::error::{Error, Result};
-use crate::filter::Instruction;
+use crate::bpf::Instruction;
 use crate::netns::in_netns;
 use crate::sys::{getsockopt, setsockopt, syscall};
 
@@ -20,10 +20,7 @@ pub fn check_interface_name(name: &str) -> Result<()> {
         || name == ".."
         || name.chars().any(|c| c == '/' || c == ':' || c == '\0' || c.is_whitespace());
     if bad {
-        return Err(Error::Type(format!(
-            "interface name {name:?} must be 1 to {} bytes with no '/', ':' or white space",
-            libc::IFNAMSIZ - 1
-        )));
+        return Err(Error::InterfaceName { name: name.to_owned() });
     }
     Ok(())
 }
@@ -53,7 +50,8 @@ impl PacketSocket {
     pub fn open(iface: &str, netns: Option<&str>) -> Result<Self> {
         check_interface_name(iface)?;
         let create = || {
-            syscall!(socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0))
+            // SAFETY: socket() takes no pointers; the fd it returns is owned below.
+            unsafe { syscall!(socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0)) }
                 .map_err(|e| Error::os(iface, "socket(AF_PACKET)", e))
         };
         let raw = match netns {
@@ -67,10 +65,12 @@ impl PacketSocket {
         Ok(socket)
     }
 
+    /// The interface the socket is for.
     pub fn iface(&self) -> &str {
         &self.iface
     }
 
+    /// The interface's index (SIOCGIFINDEX) in the socket's namespace.
     pub fn ifindex(&self) -> i32 {
         self.ifindex
     }
@@ -87,7 +87,7 @@ impl PacketSocket {
         }
         // SAFETY: SIOCGIF* requests read ifr_name and write into ifr_ifru of `req`, which
         // lives for the whole call.
-        syscall!(ioctl(self.fd.as_raw_fd(), request as _, &mut req as *mut libc::ifreq))?;
+        unsafe { syscall!(ioctl(self.fd.as_raw_fd(), request as _, &mut req as *mut libc::ifreq)) }?;
         Ok(req)
     }
 
@@ -105,13 +105,27 @@ impl PacketSocket {
         Ok(unsafe { req.ifr_ifru.ifru_mtu } as u32)
     }
 
-    pub fn set_option<T>(&self, level: libc::c_int, name: libc::c_int, value: &T, op: &'static str) -> Result<()> {
-        setsockopt(self.fd.as_fd(), level, name, value).map_err(self.err(op))
+    /// `setsockopt(level, name, &value)` of a C struct; `op` names it in errors.
+    ///
+    /// # Safety
+    /// As for the raw `setsockopt`: `T` must be the type the kernel reads for `name` at
+    /// `level`, and pointers inside `value` must be valid for what the option reads.
+    pub unsafe fn set_option<T>(&self, level: libc::c_int, name: libc::c_int, value: &T, op: &'static str) -> Result<()> {
+        // SAFETY: the caller's contract is the raw call's.
+        unsafe { setsockopt(self.fd.as_fd(), level, name, value) }.map_err(self.err(op))
+    }
+
+    /// `setsockopt(level, name, &value)` of an option that takes an `int` (a flag, a
+    /// size, a version); `op` names it in errors.
+    pub fn set_int_option(&self, level: libc::c_int, name: libc::c_int, value: libc::c_int, op: &'static str) -> Result<()> {
+        // SAFETY: the kernel reads an int option as the 4 bytes of a live c_int; one that
+        // takes something else refuses the length (EINVAL) without reading past it.
+        unsafe { self.set_option(level, name, &value, op) }
     }
 
     /// PACKET_VERSION: TPACKET_V2 or TPACKET_V3 frame headers; must precede the ring.
     pub fn set_version(&self, version: libc::tpacket_versions) -> Result<()> {
-        self.set_option(libc::SOL_PACKET, libc::PACKET_VERSION, &(version as libc::c_int), "PACKET_VERSION")
+        self.set_int_option(libc::SOL_PACKET, libc::PACKET_VERSION, version as libc::c_int, "PACKET_VERSION")
     }
 
     /// Binds to the interface for `protocol` (network byte order); packets flow from here on.
@@ -122,11 +136,13 @@ impl PacketSocket {
         addr.sll_protocol = protocol_be;
         addr.sll_ifindex = self.ifindex;
         // SAFETY: `addr` is a valid sockaddr_ll and the length passed is its size.
-        syscall!(bind(
-            self.fd.as_raw_fd(),
-            &addr as *const libc::sockaddr_ll as *const libc::sockaddr,
-            mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-        ))
+        unsafe {
+            syscall!(bind(
+                self.fd.as_raw_fd(),
+                &addr as *const libc::sockaddr_ll as *const libc::sockaddr,
+                mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+            ))
+        }
         .map(drop)
         .map_err(self.err("bind"))
     }
@@ -139,7 +155,8 @@ impl PacketSocket {
             mr_alen: 0,
             mr_address: [0; 8],
         };
-        self.set_option(libc::SOL_PACKET, libc::PACKET_ADD_MEMBERSHIP, &mreq, "PACKET_ADD_MEMBERSHIP")
+        // SAFETY: PACKET_ADD_MEMBERSHIP reads a `struct packet_mreq`, which `mreq` is.
+        unsafe { self.set_option(libc::SOL_PACKET, libc::PACKET_ADD_MEMBERSHIP, &mreq, "PACKET_ADD_MEMBERSHIP") }
     }
 
     /// SO_ATTACH_FILTER with a classic BPF program (at most 4096 instructions, checked
@@ -147,13 +164,16 @@ impl PacketSocket {
     pub fn attach_filter(&self, program: &[Instruction]) -> Result<()> {
         // `Instruction` has the layout of `struct sock_filter`; the kernel only reads it.
         let fprog = libc::sock_fprog { len: program.len() as u16, filter: program.as_ptr() as *mut libc::sock_filter };
-        self.set_option(libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &fprog, "SO_ATTACH_FILTER")
+        // SAFETY: SO_ATTACH_FILTER reads a `struct sock_fprog` whose `filter` points to
+        // `len` live `struct sock_filter`s: `program`, borrowed for the call.
+        unsafe { self.set_option(libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &fprog, "SO_ATTACH_FILTER") }
     }
 
     /// SO_DETACH_FILTER; no filter attached (ENOENT) is not an error.
     pub fn detach_filter(&self) -> Result<()> {
         let none: libc::c_int = 0;
-        match setsockopt(self.fd.as_fd(), libc::SOL_SOCKET, libc::SO_DETACH_FILTER, &none) {
+        // SAFETY: SO_DETACH_FILTER takes (and ignores) an int.
+        match unsafe { setsockopt(self.fd.as_fd(), libc::SOL_SOCKET, libc::SO_DETACH_FILTER, &none) } {
             Err(e) if e.raw_os_error() != Some(libc::ENOENT) => Err(Error::os(&self.iface, "SO_DETACH_FILTER", e)),
             _ => Ok(()),
         }
@@ -163,12 +183,15 @@ impl PacketSocket {
     pub fn kernel_stats(&self, v3: bool) -> Result<KernelStats> {
         let fd = self.fd.as_fd();
         if v3 {
-            let s: libc::tpacket_stats_v3 =
-                getsockopt(fd, libc::SOL_PACKET, libc::PACKET_STATISTICS).map_err(self.err("PACKET_STATISTICS"))?;
+            // SAFETY: PACKET_STATISTICS of a TPACKET_V3 socket writes a `struct
+            // tpacket_stats_v3`, three u32s, for which any bytes are valid.
+            let s: libc::tpacket_stats_v3 = unsafe { getsockopt(fd, libc::SOL_PACKET, libc::PACKET_STATISTICS) }
+                .map_err(self.err("PACKET_STATISTICS"))?;
             Ok(KernelStats { packets: s.tp_packets, drops: s.tp_drops, freezes: s.tp_freeze_q_cnt })
         } else {
-            let s: libc::tpacket_stats =
-                getsockopt(fd, libc::SOL_PACKET, libc::PACKET_STATISTICS).map_err(self.err("PACKET_STATISTICS"))?;
+            // SAFETY: otherwise it writes a `struct tpacket_stats`, two u32s.
+            let s: libc::tpacket_stats = unsafe { getsockopt(fd, libc::SOL_PACKET, libc::PACKET_STATISTICS) }
+                .map_err(self.err("PACKET_STATISTICS"))?;
             Ok(KernelStats { packets: s.tp_packets, drops: s.tp_drops, freezes: 0 })
         }
     }
@@ -176,7 +199,8 @@ impl PacketSocket {
     /// Reads and clears the socket's pending error (SO_ERROR), e.g. ENETDOWN after the
     /// interface went down or was removed.
     pub fn take_error(&self) -> Option<io::Error> {
-        match getsockopt::<libc::c_int>(self.fd.as_fd(), libc::SOL_SOCKET, libc::SO_ERROR) {
+        // SAFETY: SO_ERROR writes an int, valid for any bytes.
+        match unsafe { getsockopt::<libc::c_int>(self.fd.as_fd(), libc::SOL_SOCKET, libc::SO_ERROR) } {
             Ok(0) => None,
             Ok(errno) => Some(io::Error::from_raw_os_error(errno)),
             Err(e) => Some(e),
@@ -197,7 +221,7 @@ impl PacketSocket {
     pub fn send(&self, frame: &[u8]) -> io::Result<usize> {
         loop {
             // SAFETY: `frame` is a live buffer of `frame.len()` bytes the kernel only reads.
-            match syscall!(send(self.fd.as_raw_fd(), frame.as_ptr().cast(), frame.len(), 0)) {
+            match unsafe { syscall!(send(self.fd.as_raw_fd(), frame.as_ptr().cast(), frame.len(), 0)) } {
                 Ok(n) => return Ok(n as usize),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
@@ -210,7 +234,7 @@ impl PacketSocket {
         let mut pfd = libc::pollfd { fd: self.fd.as_raw_fd(), events, revents: 0 };
         loop {
             // SAFETY: one valid pollfd, count 1.
-            match syscall!(poll(&mut pfd, 1, timeout_ms)) {
+            match unsafe { syscall!(poll(&mut pfd, 1, timeout_ms)) } {
                 Ok(_) => return Ok(pfd.revents),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
@@ -223,10 +247,10 @@ impl PacketSocket {
     /// `sendto()` without MSG_DONTWAIT to wait until its frames are sent.
     pub fn set_nonblocking(&self, nonblocking: bool) -> Result<()> {
         // SAFETY: F_GETFL takes no argument and only reads the descriptor's flags.
-        let flags = syscall!(fcntl(self.fd.as_raw_fd(), libc::F_GETFL)).map_err(self.err("fcntl(F_GETFL)"))?;
+        let flags = unsafe { syscall!(fcntl(self.fd.as_raw_fd(), libc::F_GETFL)) }.map_err(self.err("fcntl(F_GETFL)"))?;
         let flags = if nonblocking { flags | libc::O_NONBLOCK } else { flags & !libc::O_NONBLOCK };
         // SAFETY: F_SETFL takes an int of flags; the descriptor is owned by `self`.
-        syscall!(fcntl(self.fd.as_raw_fd(), libc::F_SETFL, flags)).map(drop).map_err(self.err("fcntl(F_SETFL)"))
+        unsafe { syscall!(fcntl(self.fd.as_raw_fd(), libc::F_SETFL, flags)) }.map(drop).map_err(self.err("fcntl(F_SETFL)"))
     }
 }
 
@@ -253,7 +277,7 @@ mod tests {
         }
         for bad in ["", ".", "..", "has space", "a/b", "a:b", "sixteen_chars_xx"] {
             let err = check_interface_name(bad).unwrap_err();
-            assert!(matches!(err, Error::Type(_)), "{bad}");
+            assert!(matches!(err, Error::InterfaceName { .. }), "{bad}");
             assert!(err.to_string().contains(&format!("{bad:?}")), "{err}");
         }
     }

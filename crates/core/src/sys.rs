@@ -5,11 +5,12 @@ use std::mem;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
 /// Calls a libc function and turns a `-1` return into `io::Error::last_os_error()`.
+///
+/// The call is not wrapped in `unsafe`: a use is `unsafe { syscall!(f(…)) }` under a
+/// `// SAFETY:` comment that says why the arguments meet `f`'s contract.
 macro_rules! syscall {
     ($fn:ident ( $($arg:expr),* $(,)? )) => {{
-        // SAFETY: the caller of `syscall!` upholds the contract of the wrapped libc call;
-        // every use site documents why its arguments are valid.
-        let res = unsafe { libc::$fn($($arg),*) };
+        let res = libc::$fn($($arg),*);
         if res == -1 {
             Err(std::io::Error::last_os_error())
         } else {
@@ -19,28 +20,42 @@ macro_rules! syscall {
 }
 pub(crate) use syscall;
 
-/// `setsockopt(fd, SOL_PACKET or another level, name, &value, sizeof value)`.
-pub(crate) fn setsockopt<T>(fd: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
+/// `setsockopt(fd, level, name, &value, sizeof value)`.
+///
+/// # Safety
+/// `T` must be the type the kernel reads for option `name` at `level` (an `int` for flag
+/// options, `struct tpacket_req3` for PACKET_RX_RING, …): the kernel interprets the
+/// `size_of::<T>()` bytes at `value` as that type, and pointers inside it (such as
+/// `sock_fprog.filter`) must point to memory valid for what the option reads.
+pub(crate) unsafe fn setsockopt<T>(fd: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
     // SAFETY: `value` points to a live `T` of exactly `size_of::<T>()` bytes for the
-    // duration of the call; the kernel only reads it.
-    syscall!(setsockopt(
-        fd.as_raw_fd(),
-        level,
-        name,
-        (value as *const T).cast(),
-        mem::size_of::<T>() as libc::socklen_t,
-    ))
+    // duration of the call; the kernel only reads it, as the type the caller vouches for.
+    unsafe {
+        syscall!(setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (value as *const T).cast(),
+            mem::size_of::<T>() as libc::socklen_t,
+        ))
+    }
     .map(drop)
 }
 
-/// `getsockopt(fd, level, name, &mut value, &mut len)` for a plain-old-data `T`.
-pub(crate) fn getsockopt<T: Copy>(fd: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int) -> io::Result<T> {
+/// `getsockopt(fd, level, name, &mut value, &mut len)`.
+///
+/// # Safety
+/// `T` must be the type the kernel writes for option `name` at `level`, and it must be
+/// valid for any bytes, all zeros included: plain integers and C structs of integers
+/// (`int`, `struct tpacket_stats`), not `bool`, references, enums or pointers. The value
+/// starts zeroed and the kernel may write fewer than `size_of::<T>()` bytes.
+pub(crate) unsafe fn getsockopt<T>(fd: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int) -> io::Result<T> {
     let mut value = mem::MaybeUninit::<T>::zeroed();
     let mut len = mem::size_of::<T>() as libc::socklen_t;
-    // SAFETY: `value` has room for `len` bytes and is zero-initialised, so any prefix the
-    // kernel leaves unwritten is still a valid `T` (all users are integer-only C structs).
-    syscall!(getsockopt(fd.as_raw_fd(), level, name, value.as_mut_ptr().cast(), &mut len))?;
-    // SAFETY: zero-initialised and (partly) overwritten by the kernel; see above.
+    // SAFETY: `value` has room for `len` bytes, which the kernel writes at most.
+    unsafe { syscall!(getsockopt(fd.as_raw_fd(), level, name, value.as_mut_ptr().cast(), &mut len)) }?;
+    // SAFETY: zero-initialised and (partly) overwritten by the kernel, and every bit
+    // pattern is a valid `T` (caller's contract).
     Ok(unsafe { value.assume_init() })
 }
 

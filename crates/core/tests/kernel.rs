@@ -58,16 +58,19 @@ fn round_trip(name: &str, options: RxOptions) {
 }
 
 #[test]
+#[cfg_attr(netring_unprivileged, ignore = "needs root (CAP_NET_ADMIN to make namespaces, CAP_NET_RAW)")]
 fn v3_ring_delivers_every_frame_in_order() {
     round_trip("v3", RxOptions::default());
 }
 
 #[test]
+#[cfg_attr(netring_unprivileged, ignore = "needs root (CAP_NET_ADMIN to make namespaces, CAP_NET_RAW)")]
 fn v2_ring_delivers_every_frame_in_order() {
     round_trip("v2", RxOptions { version: Some(2), ..Default::default() });
 }
 
 #[test]
+#[cfg_attr(netring_unprivileged, ignore = "needs root (CAP_NET_ADMIN to make namespaces, CAP_NET_RAW)")]
 fn recv_delivers_every_frame_in_order() {
     round_trip("recv", RxOptions { method: Method::Recv, buffer_size: Some(16 << 20), ..Default::default() });
 }
@@ -136,11 +139,13 @@ fn lend_matches_read(name: &str, options: RxOptions) {
 }
 
 #[test]
+#[cfg_attr(netring_unprivileged, ignore = "needs root (CAP_NET_ADMIN to make namespaces, CAP_NET_RAW)")]
 fn v3_ring_lends_what_it_would_copy() {
     lend_matches_read("v3-lend", RxOptions::default());
 }
 
 #[test]
+#[cfg_attr(netring_unprivileged, ignore = "needs root (CAP_NET_ADMIN to make namespaces, CAP_NET_RAW)")]
 fn v2_ring_lends_what_it_would_copy() {
     lend_matches_read("v2-lend", RxOptions { version: Some(2), ..Default::default() });
 }

@@ -94,22 +94,26 @@ fn round_trip(name: &str, options: TxOptions) {
 }
 
 #[test]
+#[cfg_attr(netring_unprivileged, ignore = "needs root (CAP_NET_ADMIN to make namespaces, CAP_NET_RAW)")]
 fn tx_ring_v2_sends_every_frame_in_order() {
     round_trip("tx v2", TxOptions::default());
 }
 
 #[test]
+#[cfg_attr(netring_unprivileged, ignore = "needs root (CAP_NET_ADMIN to make namespaces, CAP_NET_RAW)")]
 fn tx_ring_v3_sends_every_frame_in_order() {
     // Linux 4.11+ has TPACKET_V3 TX rings; an error here fails the test.
     round_trip("tx v3", TxOptions { version: Some(3), ..Default::default() });
 }
 
 #[test]
+#[cfg_attr(netring_unprivileged, ignore = "needs root (CAP_NET_ADMIN to make namespaces, CAP_NET_RAW)")]
 fn send_sends_every_frame_in_order() {
     round_trip("tx send", TxOptions { method: TxMethod::Send, ..Default::default() });
 }
 
 #[test]
+#[cfg_attr(netring_unprivileged, ignore = "needs root (CAP_NET_ADMIN to make namespaces, CAP_NET_RAW)")]
 fn tx_ring_with_qdisc_bypass_sends_every_frame() {
     round_trip("tx bypass", TxOptions { qdisc_bypass: true, frames_per_kick: Some(1), ..Default::default() });
 }
@@ -136,11 +140,13 @@ fn rate_limit(ns: &Netns, rate: &str) {
 }
 
 #[test]
+#[cfg_attr(netring_unprivileged, ignore = "needs root (CAP_NET_ADMIN to make namespaces, CAP_NET_RAW)")]
 fn burst_of_200k_through_a_256_slot_ring_arrives_complete_and_in_order() {
     burst("tx burst", 200_000, None);
 }
 
 #[test]
+#[cfg_attr(netring_unprivileged, ignore = "needs root (CAP_NET_ADMIN to make namespaces, CAP_NET_RAW)")]
 fn burst_on_a_rate_limited_link_waits_for_room_and_arrives_complete() {
     // veth completes a slot before the kick's sendto() returns, so without a qdisc that
     // holds frames the ring never fills. 50k frames of 64 bytes at 20 Mbit/s take 1.3 s,
@@ -210,6 +216,7 @@ fn burst(name: &str, n: u32, rate: Option<&str>) {
 }
 
 #[test]
+#[cfg_attr(netring_unprivileged, ignore = "needs root (CAP_NET_ADMIN to make namespaces, CAP_NET_RAW)")]
 fn dropping_the_sender_sends_what_is_queued() {
     let Some(ns) = netns("tx drop") else { return };
     let mut capture = rx(&ns, RxOptions::default());
@@ -228,6 +235,7 @@ fn dropping_the_sender_sends_what_is_queued() {
 }
 
 #[test]
+#[cfg_attr(netring_unprivileged, ignore = "needs root (CAP_NET_ADMIN to make namespaces, CAP_NET_RAW)")]
 fn oversize_and_empty_frames_are_range_errors_and_send_nothing() {
     let Some(ns) = netns("tx oversize") else { return };
     for options in [
@@ -238,7 +246,7 @@ fn oversize_and_empty_frames_are_range_errors_and_send_nothing() {
         let mut capture = rx(&ns, RxOptions::default());
         let mut sender = tx(&ns, options.clone());
         let err = sender.try_queue(&frame(1, 1500 + 15)).unwrap_err();
-        assert!(matches!(err, Error::Range(_)), "{err:?}");
+        assert!(matches!(err, Error::Frame { .. }), "{err:?}");
         let msg = err.to_string();
         assert!(msg.contains("frame of 1515 bytes") && msg.contains("the most is 1514"), "{msg}");
         assert!(msg.contains("MTU 1500 + 14-byte link header"), "{msg}");
@@ -246,15 +254,15 @@ fn oversize_and_empty_frames_are_range_errors_and_send_nothing() {
             assert!(msg.contains(&format!("a TX slot holds {cap}")), "{msg}");
         }
         let err = sender.try_queue(&[]).unwrap_err();
-        assert!(matches!(err, Error::Range(_)) && err.to_string().starts_with("frame is empty"), "{err}");
+        assert!(matches!(err, Error::Frame { .. }) && err.to_string().starts_with("frame is empty"), "{err}");
         let err = sender.try_queue(&frame(2, 13)).unwrap_err();
-        assert!(matches!(err, Error::Range(_)) && err.to_string().contains("13 bytes"), "{err}");
+        assert!(matches!(err, Error::Frame { .. }) && err.to_string().contains("13 bytes"), "{err}");
         // A VLAN-tagged frame may be 4 bytes longer.
         let mut tagged = frame(3, 1518);
         tagged[12..14].copy_from_slice(&[0x81, 0x00]);
         sender.check_frame(&tagged).unwrap();
         tagged.push(0);
-        assert!(matches!(sender.check_frame(&tagged), Err(Error::Range(_))));
+        assert!(matches!(sender.check_frame(&tagged), Err(Error::Frame { .. })));
         // Nothing went out: the first frame captured is the marker sent now.
         assert_eq!(sender.stats().queued, 0);
         assert!(sender.try_queue(&frame(7, 60)).unwrap());
@@ -268,6 +276,7 @@ fn oversize_and_empty_frames_are_range_errors_and_send_nothing() {
 }
 
 #[test]
+#[cfg_attr(netring_unprivileged, ignore = "needs root (CAP_NET_ADMIN to make namespaces, CAP_NET_RAW)")]
 fn tagged_frame_of_mtu_plus_18_is_sent() {
     let Some(ns) = netns("tx vlan") else { return };
     let mut capture = rx(&ns, RxOptions::default());
@@ -296,6 +305,7 @@ fn with_one_long(i: u32) -> Vec<u8> {
 }
 
 #[test]
+#[cfg_attr(netring_unprivileged, ignore = "needs root (CAP_NET_ADMIN to make namespaces, CAP_NET_RAW)")]
 fn a_frame_the_kernel_refuses_is_counted_and_the_ring_goes_on() {
     for version in [2, 3] {
         // A namespace each: raising the MTU back to 1500 would turn IPv6 on again (it is
@@ -323,6 +333,7 @@ fn a_frame_the_kernel_refuses_is_counted_and_the_ring_goes_on() {
 }
 
 #[test]
+#[cfg_attr(netring_unprivileged, ignore = "needs root (CAP_NET_ADMIN to make namespaces, CAP_NET_RAW)")]
 fn with_packet_loss_the_kernel_skips_a_refused_frame() {
     let Some(ns) = netns("tx loss") else { return };
     let mut capture = rx(&ns, RxOptions::default());
@@ -339,6 +350,7 @@ fn with_packet_loss_the_kernel_skips_a_refused_frame() {
 }
 
 #[test]
+#[cfg_attr(netring_unprivileged, ignore = "needs root (CAP_NET_ADMIN to make namespaces, CAP_NET_RAW)")]
 fn flush_blocking_waits_for_a_slow_link_to_drain() {
     let Some(ns) = netns("tx slow link") else { return };
     // 10 Mbit/s: 300 frames of 1500 bytes take about 360 ms.
@@ -373,13 +385,14 @@ fn flush_blocking_waits_for_a_slow_link_to_drain() {
 }
 
 #[test]
+#[cfg_attr(netring_unprivileged, ignore = "needs root (CAP_NET_ADMIN to make namespaces, CAP_NET_RAW)")]
 fn open_errors_name_the_problem() {
     let Some(ns) = netns("tx open errors") else { return };
     let err = Sender::open("nope0", &TxOptions { netns: Some(ns.name.clone()), ..Default::default() }).unwrap_err();
     assert!(matches!(err, Error::NoDevice { ref iface } if iface == "nope0"), "{err:?}");
     let err = Sender::open(B, &TxOptions { frame_size: Some(100), netns: Some(ns.name.clone()), ..Default::default() })
         .unwrap_err();
-    assert_eq!(err.to_string(), "frameSize 100 must be a multiple of 16");
+    assert_eq!(err.to_string(), "frame_size 100 must be a multiple of 16");
     let kicker = tx(&ns, TxOptions::default()).kicker();
     // The kicker outlives its sender: flushing an empty, unmapped ring is harmless.
     kicker.flush_blocking().unwrap();

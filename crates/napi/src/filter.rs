@@ -3,9 +3,9 @@
 
 use napi::Either;
 use napi_derive::napi;
-use netring_core::{Error, FanoutMode, Filter, Instruction, MAX_FANOUT_GROUP, MAX_SNAPLEN};
+use netring_core::{FanoutMode, Filter, Instruction, MAX_FANOUT_GROUP, MAX_SNAPLEN};
 
-use crate::error::to_napi;
+use crate::error::{to_napi, JsError};
 
 /// One classic BPF instruction, as `tcpdump -dd` prints it: `{ 0x28, 0, 0, 0x0000000c }`
 /// is `{ code: 0x28, jt: 0, jf: 0, k: 0xc }`.
@@ -44,15 +44,15 @@ pub struct FanoutOptions {
     pub rollover: Option<bool>,
 }
 
-fn field(index: usize, name: &str, value: f64, min: f64, max: f64) -> Result<f64, Error> {
+fn field(index: usize, name: &str, value: f64, min: f64, max: f64) -> Result<f64, JsError> {
     if value.fract() == 0.0 && (min..=max).contains(&value) {
         return Ok(value);
     }
-    Err(Error::Range(format!("filter[{index}].{name} {value} must be an integer from {min} to {max}")))
+    Err(JsError::range(format!("filter[{index}].{name} {value} must be an integer from {min} to {max}")))
 }
 
 impl BpfInstruction {
-    fn to_core(&self, index: usize) -> Result<Instruction, Error> {
+    fn to_core(&self, index: usize) -> Result<Instruction, JsError> {
         let code = field(index, "code", self.code, 0.0, f64::from(u16::MAX))? as u16;
         let jt = field(index, "jt", self.jt, 0.0, f64::from(u8::MAX))? as u8;
         let jf = field(index, "jf", self.jf, 0.0, f64::from(u8::MAX))? as u8;
@@ -69,7 +69,7 @@ impl From<Instruction> for BpfInstruction {
 }
 
 /// A `filter` option or `setFilter()` argument as the core's [`Filter`].
-pub fn filter(value: &Either<String, Vec<BpfInstruction>>) -> Result<Filter, Error> {
+pub fn filter(value: &Either<String, Vec<BpfInstruction>>) -> Result<Filter, JsError> {
     match value {
         Either::A(expression) => Ok(Filter::Expression(expression.clone())),
         Either::B(program) => {
@@ -79,12 +79,12 @@ pub fn filter(value: &Either<String, Vec<BpfInstruction>>) -> Result<Filter, Err
 }
 
 impl FanoutOptions {
-    pub fn to_core(&self) -> Result<netring_core::FanoutOptions, Error> {
+    pub fn to_core(&self) -> Result<netring_core::FanoutOptions, JsError> {
         let group = match self.group {
             None => None,
             Some(g) if g.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&g) => Some(g as u32),
             Some(g) => {
-                return Err(Error::Range(format!("fanout group {g} must be an integer from 0 to {MAX_FANOUT_GROUP}")))
+                return Err(JsError::range(format!("fanout group {g} must be an integer from 0 to {MAX_FANOUT_GROUP}")))
             }
         };
         Ok(netring_core::FanoutOptions {
@@ -107,7 +107,7 @@ pub fn compile_filter(expression: String, snaplen: Option<f64>) -> napi::Result<
         None => MAX_SNAPLEN,
         Some(s) if s.fract() == 0.0 && (1.0..=f64::from(MAX_SNAPLEN)).contains(&s) => s as u32,
         Some(s) => {
-            return Err(to_napi(Error::Range(format!("snaplen {s} must be an integer from 1 to {MAX_SNAPLEN}"))))
+            return Err(to_napi(JsError::range(format!("snaplen {s} must be an integer from 1 to {MAX_SNAPLEN}"))))
         }
     };
     let filter = Filter::Expression(expression);

@@ -3,8 +3,9 @@
 
 use napi::Either;
 use napi_derive::napi;
-use netring_core::{Error, Method, RxOptions, TxMethod};
+use netring_core::{Method, RxOptions, TxMethod};
 
+use crate::error::JsError;
 use crate::filter::{filter, BpfInstruction, FanoutOptions};
 
 /// Options of a capture (`openRing`, `open("ring:…")`, `open("int:…")`).
@@ -69,24 +70,24 @@ pub struct CaptureOptions {
 }
 
 /// An option given as a JavaScript number, as a u32.
-pub fn integer(name: &str, value: Option<f64>) -> Result<Option<u32>, Error> {
+pub fn integer(name: &str, value: Option<f64>) -> Result<Option<u32>, JsError> {
     match value {
         None => Ok(None),
         Some(v) if v.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&v) => Ok(Some(v as u32)),
-        Some(v) => Err(Error::Range(format!("{name} {v} must be an integer from 0 to {}", u32::MAX))),
+        Some(v) => Err(JsError::range(format!("{name} {v} must be an integer from 0 to {}", u32::MAX))),
     }
 }
 
-pub fn method(scheme: &str) -> Result<Method, Error> {
+pub fn method(scheme: &str) -> Result<Method, JsError> {
     match scheme {
         "ring" => Ok(Method::Ring),
         "int" => Ok(Method::Recv),
-        other => Err(Error::Type(format!("unknown capture method {other:?}; known: \"ring\", \"int\""))),
+        other => Err(JsError::type_error(format!("unknown capture method {other:?}; known: \"ring\", \"int\""))),
     }
 }
 
 impl CaptureOptions {
-    pub fn to_core(&self, method: Method) -> Result<RxOptions, Error> {
+    pub fn to_core(&self, method: Method) -> Result<RxOptions, JsError> {
         Ok(RxOptions {
             method,
             version: integer("version", self.version)?,
@@ -132,16 +133,16 @@ pub struct TxOptions {
     pub netns: Option<String>,
 }
 
-pub fn tx_method(scheme: &str) -> Result<TxMethod, Error> {
+pub fn tx_method(scheme: &str) -> Result<TxMethod, JsError> {
     match scheme {
         "ring" => Ok(TxMethod::Ring),
         "int" => Ok(TxMethod::Send),
-        other => Err(Error::Type(format!("unknown send method {other:?}; known: \"ring\", \"int\""))),
+        other => Err(JsError::type_error(format!("unknown send method {other:?}; known: \"ring\", \"int\""))),
     }
 }
 
 impl TxOptions {
-    pub fn to_core(&self, method: TxMethod) -> Result<netring_core::TxOptions, Error> {
+    pub fn to_core(&self, method: TxMethod) -> Result<netring_core::TxOptions, JsError> {
         Ok(netring_core::TxOptions {
             method,
             version: integer("version", self.version)?,

@@ -1,15 +1,13 @@
 //! `NativeFileReader` (a pcap/pcapng file read batch by batch from JavaScript) and
 //! `NativeRecorder` (counting, and optionally writing to a file, on a native thread of its
-//! own, so that neither JavaScript nor libuv's pool sees a packet).
-
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+//! own, so that neither JavaScript nor libuv's pool sees a packet). The recording itself
+//! is the core's [`netring_core::Recorder`]; this maps its options and totals.
 
 use napi::Env;
 use napi_derive::napi;
 use netring_core::{
-    compile_filter, Batch, Capture, Error, FileFormat, FileReader, FileWriter, Filter, PacketInfo, Program, MAX_SNAPLEN,
+    Capture, Error, FileFormat, FileReader, FileWriter, Program, Progress, RecordOptions as CoreRecordOptions, RecordSource,
+    Recorder, FILE_BATCH, MAX_SNAPLEN,
 };
 
 use crate::capture::NativeBatch;
@@ -18,12 +16,8 @@ use crate::filter::filter;
 use crate::options::{integer, method, CaptureOptions};
 use crate::pool::BatchPool;
 
-/// Packets per batch read from a file.
-const FILE_BATCH: usize = 1024;
 /// Spare batches a file reader keeps for reuse.
 const FILE_POOL_SPARES: usize = 16;
-/// How long the recording thread sleeps in poll() before looking at the stop flag, ms.
-const POLL_MS: i32 = 100;
 
 /// A pcap or pcapng file read as batches of the same shape as a live capture's.
 #[napi]
@@ -108,30 +102,23 @@ pub struct RecordProgress {
     pub done: bool,
 }
 
-#[derive(Default)]
-struct Shared {
-    stop: AtomicBool,
-    done: AtomicBool,
-    packets: AtomicU64,
-    bytes: AtomicU64,
-    dropped: AtomicU64,
-    received: AtomicU64,
-    /// Packets and bytes per counting filter.
-    filters: Vec<(AtomicU64, AtomicU64)>,
-    error: Mutex<Option<Error>>,
-}
-
-enum Source {
-    Live(Capture),
-    /// A file, and the `filter` option run in userspace (there is no socket to attach it to).
-    File(FileReader, Option<Program>),
-}
-
 /// Counts (and optionally writes) the packets of a capture or a file on a dedicated thread.
 #[napi]
 pub struct NativeRecorder {
-    shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
+    recorder: Recorder,
+}
+
+impl From<Progress> for RecordProgress {
+    fn from(p: Progress) -> Self {
+        RecordProgress {
+            packets: p.packets as f64,
+            bytes: p.bytes as f64,
+            dropped: p.dropped as f64,
+            received: p.received as f64,
+            filters: p.filters.iter().map(|f| FilterCount { packets: f.packets as f64, bytes: f.bytes as f64 }).collect(),
+            done: p.done,
+        }
+    }
 }
 
 #[napi]
@@ -159,62 +146,28 @@ impl NativeRecorder {
             _ => None,
         };
         let source = if scheme == "pcapfile" {
-            let program = match options.filter.as_ref().map(filter).transpose().map_err(to_napi)? {
-                Some(Filter::Expression(expression)) => Some(compile_filter(&expression, MAX_SNAPLEN)),
-                Some(Filter::Program(program)) => Some(Ok(program)),
-                None => None,
-            }
-            .map(|program| program.and_then(Program::new))
-            .transpose()
-            .map_err(to_napi)?;
-            Source::File(FileReader::open(&target).map_err(to_napi)?, program)
+            let filter = options.filter.as_ref().map(filter).transpose().map_err(to_napi)?;
+            RecordSource::file(&target, filter.as_ref()).map_err(to_napi)?
         } else {
             let core = options.to_core(method(&scheme).map_err(to_napi)?).map_err(to_napi)?;
-            Source::Live(Capture::open(&target, &core).map_err(to_napi)?)
+            RecordSource::Live(Capture::open(&target, &core).map_err(to_napi)?)
         };
-        let programs = record
+        let count_filters = record
             .count_filters
             .iter()
             .flatten()
-            .map(|expression| compile_filter(expression, MAX_SNAPLEN).and_then(Program::new))
+            .map(|expression| Program::compile(expression))
             .collect::<Result<Vec<_>, _>>()
             .map_err(to_napi)?;
-        let shared =
-            Arc::new(Shared { filters: programs.iter().map(|_| Default::default()).collect(), ..Default::default() });
-        let thread = std::thread::Builder::new()
-            .name("netring-record".into())
-            .spawn({
-                let shared = Arc::clone(&shared);
-                move || {
-                    if let Err(e) = run(source, writer, &programs, limit, snaplen, &shared) {
-                        *shared.error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                    }
-                    shared.done.store(true, Ordering::Release);
-                }
-            })
+        let recorder = Recorder::start(source, CoreRecordOptions { writer, limit, count_filters, snaplen })
             .map_err(|e| napi::Error::from_reason(format!("could not start the recording thread: {e}")))?;
-        Ok(NativeRecorder { shared, thread: Some(thread) })
+        Ok(NativeRecorder { recorder })
     }
 
     /// The totals so far; cheap (atomic loads), meant to be called about once a second.
     #[napi]
     pub fn progress(&self) -> RecordProgress {
-        let s = &self.shared;
-        RecordProgress {
-            packets: s.packets.load(Ordering::Relaxed) as f64,
-            bytes: s.bytes.load(Ordering::Relaxed) as f64,
-            dropped: s.dropped.load(Ordering::Relaxed) as f64,
-            received: s.received.load(Ordering::Relaxed) as f64,
-            filters: s
-                .filters
-                .iter()
-                .map(|(p, b)| FilterCount {
-                    packets: p.load(Ordering::Relaxed) as f64,
-                    bytes: b.load(Ordering::Relaxed) as f64,
-                })
-                .collect(),
-            done: s.done.load(Ordering::Acquire),
-        }
+        self.recorder.progress().into()
     }
 
     /// Stops the thread (within 100 ms plus two block timeouts, after counting what had
@@ -222,139 +175,11 @@ impl NativeRecorder {
     /// throws the error that ended the recording, if one did. Idempotent.
     #[napi]
     pub fn stop(&mut self) -> napi::Result<RecordProgress> {
-        self.shared.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
+        match self.recorder.stop() {
+            Ok(progress) => Ok(progress.into()),
             // The thread catches nothing that could panic in normal use; a panic is reported.
-            thread.join().map_err(|_| napi::Error::from_reason("the recording thread panicked"))?;
-        }
-        if let Some(e) = self.shared.error.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            return Err(to_napi(e));
-        }
-        Ok(self.progress())
-    }
-}
-
-impl Drop for NativeRecorder {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+            Err(Error::RecorderPanicked) => Err(napi::Error::from_reason("the recording thread panicked")),
+            Err(e) => Err(to_napi(e)),
         }
     }
-}
-
-/// The recording loop: read, count, write; wait in poll() when a live capture is idle.
-fn run(
-    mut source: Source,
-    mut writer: Option<FileWriter>,
-    programs: &[Program],
-    limit: Option<u64>,
-    snaplen: u32,
-    shared: &Shared,
-) -> Result<(), Error> {
-    let mut batch = Batch::default();
-    let mut packets = 0u64;
-    let mut last_stats = std::time::Instant::now();
-    let mut draining = false;
-    let result = loop {
-        if limit.is_some_and(|l| packets >= l) {
-            break Ok(());
-        }
-        if shared.stop.load(Ordering::Relaxed) {
-            if draining {
-                break Ok(());
-            }
-            // Count what had arrived when stop() came: a V3 block in progress is handed
-            // over after its timeout, so wait for that once, then read until empty.
-            draining = true;
-            if let Source::Live(capture) = &source {
-                let settle = i32::try_from(capture.block_timeout_ms() * 2 + 5).unwrap_or(i32::MAX);
-                if let Err(e) = capture.wait(settle) {
-                    break Err(e);
-                }
-            }
-        }
-        batch.clear();
-        let read = match &mut source {
-            Source::Live(capture) => capture.read(&mut batch),
-            Source::File(reader, program) => reader.read(&mut batch, FILE_BATCH, snaplen).inspect(|_| {
-                if let Some(program) = program {
-                    keep_matching(&mut batch, program);
-                }
-            }),
-        };
-        let n = match read {
-            Ok(n) => n,
-            Err(e) => break Err(e),
-        };
-        if n == 0 {
-            if draining {
-                break Ok(());
-            }
-            match &source {
-                Source::File(..) => break Ok(()),
-                Source::Live(capture) => {
-                    if let Err(e) = capture.wait(POLL_MS) {
-                        break Err(e);
-                    }
-                }
-            }
-        } else {
-            // Only the packets up to the limit count; a ring block may hold more.
-            let n = batch.len();
-            let keep = limit.map_or(n, |l| n.min((l - packets) as usize));
-            if keep < n {
-                batch.meta.truncate(keep * netring_core::META_STRIDE);
-            }
-            let bytes: u64 = batch.iter().map(|p| u64::from(p.len)).sum();
-            for (program, (count, total)) in programs.iter().zip(&shared.filters) {
-                let (n, b) = batch
-                    .iter()
-                    .filter(|p| program.run(p.data, p.len) != 0)
-                    .fold((0, 0), |(n, b), p| (n + 1, b + u64::from(p.len)));
-                count.fetch_add(n, Ordering::Relaxed);
-                total.fetch_add(b, Ordering::Relaxed);
-            }
-            if let Some(w) = writer.as_mut() {
-                if let Err(e) = w.write(&batch) {
-                    break Err(e);
-                }
-            }
-            packets += keep as u64;
-            shared.packets.store(packets, Ordering::Relaxed);
-            shared.bytes.fetch_add(bytes, Ordering::Relaxed);
-        }
-        if last_stats.elapsed().as_millis() >= 1000 {
-            last_stats = std::time::Instant::now();
-            update_stats(&mut source, shared)?;
-        }
-    };
-    let stats = update_stats(&mut source, shared);
-    if let Some(w) = writer {
-        w.finish()?;
-    }
-    result.and(stats)
-}
-
-fn update_stats(source: &mut Source, shared: &Shared) -> Result<(), Error> {
-    match source {
-        Source::Live(capture) => {
-            let s = capture.stats()?;
-            shared.received.store(s.received, Ordering::Relaxed);
-            shared.dropped.store(s.dropped, Ordering::Relaxed);
-        }
-        Source::File(reader, _) => shared.received.store(reader.packets(), Ordering::Relaxed),
-    }
-    Ok(())
-}
-
-/// Leaves in `batch` only the packets `program` accepts (file packets carry no VLAN tag
-/// or interface to lose in the copy).
-fn keep_matching(batch: &mut Batch, program: &Program) {
-    let mut kept = Batch::default();
-    for p in batch.iter().filter(|p| program.run(p.data, p.len) != 0) {
-        let info = PacketInfo { len: p.len, sec: p.sec, nsec: p.nsec, ..Default::default() };
-        kept.push(&info, p.data, MAX_SNAPLEN);
-    }
-    *batch = kept;
 }

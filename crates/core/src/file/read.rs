@@ -204,6 +204,7 @@ impl FileReader {
         })
     }
 
+    /// The file being read (its path, or the name given to [`FileReader::from_read`]).
     pub fn path(&self) -> &str {
         &self.path
     }

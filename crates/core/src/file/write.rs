@@ -1,4 +1,4 @@
-//! [`FileWriter`]: packets of a [`Batch`] written through `pcap-file`'s writers.
+//! Writing a [`Batch`] to a new pcap or pcapng file.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};

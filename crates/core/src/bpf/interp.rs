@@ -8,8 +8,9 @@
 //! jumps and scratch slots, a return at the end, and no constant division by zero; so the
 //! loop below always ends, and indexing cannot go out of bounds.
 
+use super::check::validate_program;
+use super::insn::*;
 use crate::error::Result;
-use crate::filter::{validate_program, Instruction};
 
 /// A validated program, ready to run on packets.
 #[derive(Debug, Clone)]
@@ -27,7 +28,8 @@ impl Program {
     pub fn run(&self, data: &[u8], wire_len: u32) -> u32 {
         let prog = &self.0;
         let (mut a, mut x) = (0u32, 0u32);
-        let mut mem = [0u32; 16];
+        let mut mem = [0u32; BPF_MEMWORDS as usize];
+        let slot = |k: u32| (k % BPF_MEMWORDS) as usize;
         let mut pc = 0usize;
         let load = |offset: u64, size: usize| -> Option<u32> {
             let start = usize::try_from(offset).ok()?;
@@ -37,77 +39,75 @@ impl Program {
         loop {
             let Some(&Instruction { code, jt, jf, k }) = prog.get(pc) else { return 0 };
             pc += 1;
-            let src = if code & 0x08 != 0 { x } else { k }; // BPF_X or BPF_K
-            match code & 0x07 {
-                // BPF_LD, BPF_LDX
-                class @ (0x00 | 0x01) => {
-                    let size = match code & 0x18 {
-                        0x00 => 4,
-                        0x08 => 2,
+            let src = if code & SRC == X { x } else { k };
+            match code & CLASS {
+                class @ (LD | LDX) => {
+                    let size = match code & SIZE {
+                        W => 4,
+                        H => 2,
                         _ => 1,
                     };
-                    let value = match (class, code & 0xe0) {
-                        (_, 0x00) => k, // IMM
-                        (0x00, 0x20) if (k as i32) >= 0 => match load(u64::from(k), size) {
+                    let value = match (class, code & MODE) {
+                        (_, IMM) => k,
+                        (LD, ABS) if (k as i32) >= 0 => match load(u64::from(k), size) {
                             Some(v) => v,
                             None => return 0,
-                        }, // ABS
-                        (0x00, 0x40) => match load(u64::from(x) + u64::from(k), size) {
+                        },
+                        (LD, IND) => match load(u64::from(x) + u64::from(k), size) {
                             Some(v) => v,
                             None => return 0,
-                        }, // IND
-                        (_, 0x60) => mem[(k & 15) as usize], // MEM
-                        (_, 0x80) => wire_len, // LEN
-                        (0x01, 0xa0) => match load(u64::from(k), 1) {
+                        },
+                        (_, MEM) => mem[slot(k)],
+                        (_, LEN) => wire_len,
+                        (LDX, MSH) => match load(u64::from(k), 1) {
                             Some(v) => (v & 0x0f) * 4,
                             None => return 0,
-                        }, // MSH
-                        _ => return 0,  // ancillary and unknown loads
+                        },
+                        _ => return 0, // ancillary (negative k: SKF_AD_OFF) and unknown loads
                     };
-                    if class == 0x00 {
+                    if class == LD {
                         a = value;
                     } else {
                         x = value;
                     }
                 }
-                0x02 => mem[(k & 15) as usize] = a, // BPF_ST
-                0x03 => mem[(k & 15) as usize] = x, // BPF_STX
-                0x04 => {
-                    a = match code & 0xf0 {
-                        0x00 => a.wrapping_add(src),
-                        0x10 => a.wrapping_sub(src),
-                        0x20 => a.wrapping_mul(src),
-                        0x30 if src == 0 => return 0,
-                        0x30 => a / src,
-                        0x40 => a | src,
-                        0x50 => a & src,
-                        0x60 => a.checked_shl(src).unwrap_or(0),
-                        0x70 => a.checked_shr(src).unwrap_or(0),
-                        0x80 => a.wrapping_neg(),
-                        0x90 if src == 0 => return 0,
-                        0x90 => a % src,
-                        0xa0 => a ^ src,
+                ST => mem[slot(k)] = a,
+                STX => mem[slot(k)] = x,
+                ALU => {
+                    a = match code & OP {
+                        ADD => a.wrapping_add(src),
+                        SUB => a.wrapping_sub(src),
+                        MUL => a.wrapping_mul(src),
+                        DIV | MOD if src == 0 => return 0,
+                        DIV => a / src,
+                        MOD => a % src,
+                        OR => a | src,
+                        AND => a & src,
+                        LSH => a.checked_shl(src).unwrap_or(0),
+                        RSH => a.checked_shr(src).unwrap_or(0),
+                        NEG => a.wrapping_neg(),
+                        XOR => a ^ src,
                         _ => return 0,
                     }
                 }
-                0x05 => {
-                    let taken = match code & 0xf0 {
-                        0x00 => {
-                            pc += k as usize; // JA
+                JMP => {
+                    let taken = match code & OP {
+                        JA => {
+                            pc += k as usize;
                             continue;
                         }
-                        0x10 => a == src,
-                        0x20 => a > src,
-                        0x30 => a >= src,
-                        0x40 => a & src != 0,
+                        JEQ => a == src,
+                        JGT => a > src,
+                        JGE => a >= src,
+                        JSET => a & src != 0,
                         _ => return 0,
                     };
                     pc += usize::from(if taken { jt } else { jf });
                 }
-                0x06 => return if code & 0x18 == 0x10 { a } else { k }, // RET A / RET K
-                _ => match code {
-                    0x07 => x = a, // TAX
-                    0x87 => a = x, // TXA
+                RET => return if code & RVAL == A { a } else { k },
+                _ => match code & MISCOP {
+                    TAX => x = a,
+                    TXA => a = x,
                     _ => return 0,
                 },
             }
