@@ -4,10 +4,13 @@
  * options that are almost right. Nothing may crash the process or lose a packet silently.
  * The races run in loops of many rounds.
  */
-import { readdirSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import test from 'ava'
 
-import { openRing, openTx, record, type CaptureOptions, type Packet } from 'netring'
+import { open, openRing, openTx, record, type CaptureOptions, type Packet } from 'netring'
 import { A, B, frame, privileged, sendFrom, seqOf, type Netns } from './helpers/netns'
 
 /** Error codes of an interface that went away (deleted: ENODEV/ENXIO) or down (ENETDOWN). */
@@ -208,4 +211,37 @@ test('a BPF array with a hole names the missing instruction', (t) => {
   // eslint-disable-next-line no-sparse-arrays
   const filter = [{ code: 0x06, jt: 0, jf: 0, k: 0 }, , { code: 0x06, jt: 0, jf: 0, k: 0 }] as never
   t.throws(() => openRing('nr-none0', { filter }), { instanceOf: TypeError, message: 'filter[1] must be an object { code, jt, jf, k }, got undefined' })
+})
+
+test('file errors carry their errno name: EISDIR, ENAMETOOLONG, ENOENT', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'netring-errno-'))
+  try {
+    // A valid pcap header and no packets.
+    const file = join(dir, 'empty.pcap')
+    writeFileSync(file, Buffer.from('d4c3b2a1020004000000000000000000ffff000001000000', 'hex'))
+    const cases: Array<[() => unknown, string]> = [
+      [() => open(`pcapfile:${dir}`), 'EISDIR'],
+      [() => open(`pcapfile:${join(dir, 'x'.repeat(300))}`), 'ENAMETOOLONG'],
+      [() => open(`pcapfile:${join(dir, 'missing.pcap')}`), 'ENOENT'],
+      [() => record(`pcapfile:${file}`, { write: dir }).stop(), 'EISDIR'],
+      [() => record(`pcapfile:${file}`, { write: join(dir, 'y'.repeat(300)) }).stop(), 'ENAMETOOLONG'],
+    ]
+    for (const [run, code] of cases) {
+      const error = t.throws(run)
+      t.is((error as NodeJS.ErrnoException).code, code, error?.message)
+      t.true(error!.message.includes(code), error?.message)
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+privileged('without CAP_SYS_ADMIN, entering a namespace says that it needs CAP_SYS_ADMIN, not CAP_NET_RAW', async (t, ns) => {
+  // The same code in a child whose bounding set lacks CAP_SYS_ADMIN (setns needs it) but
+  // keeps CAP_NET_RAW.
+  const script = `try { require(${JSON.stringify(join(__dirname, '..'))}).openRing('nr0', { netns: ${JSON.stringify(ns.name)} }) } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }`
+  const out = execFileSync('setpriv', ['--bounding-set=-sys_admin', '--inh-caps=-sys_admin', process.execPath, '-e', script], { encoding: 'utf8' })
+  const { code, message } = JSON.parse(out) as { code: string; message: string }
+  t.is(code, 'EPERM')
+  t.is(message, `entering network namespace "${ns.name}" (setns) was refused (EPERM): that needs CAP_SYS_ADMIN`)
 })

@@ -74,6 +74,13 @@ pub enum Error {
         /// EPERM or EACCES.
         errno: i32,
     },
+    /// Entering a network namespace (setns) was refused: that needs CAP_SYS_ADMIN.
+    NamespacePermission {
+        /// The namespace, as given.
+        ns: String,
+        /// EPERM or EACCES.
+        errno: i32,
+    },
     /// The interface went down or was removed while the socket was bound to it (ENETDOWN).
     InterfaceDown {
         /// The interface.
@@ -327,7 +334,7 @@ impl Error {
     pub fn errno(&self) -> Option<i32> {
         match self {
             Error::NoDevice { .. } => Some(libc::ENODEV),
-            Error::Permission { errno, .. } => Some(*errno),
+            Error::Permission { errno, .. } | Error::NamespacePermission { errno, .. } => Some(*errno),
             Error::InterfaceDown { .. } => Some(libc::ENETDOWN),
             Error::Os { source, .. } | Error::Fanout { source, .. } => Some(source.raw_os_error().unwrap_or(0)),
             Error::File { source, .. } => source.raw_os_error(),
@@ -358,8 +365,13 @@ impl fmt::Display for Error {
                 write!(f, "interface \"{iface}\" was removed during the capture (ENETDOWN)")
             }
             Error::InterfaceDown { iface, removed: false } => {
-                write!(f, "interface \"{iface}\" went down during the capture (ENETDOWN)")
+                write!(f, "interface \"{iface}\" went down while in use (ENETDOWN)")
             }
+            Error::NamespacePermission { ns, errno } => write!(
+                f,
+                "entering network namespace \"{ns}\" (setns) was refused ({}): that needs CAP_SYS_ADMIN",
+                errno_name(*errno)
+            ),
             Error::Closed => f.write_str("the handle is closed"),
             Error::RecorderPanicked => f.write_str("the recording thread panicked"),
             Error::Os { iface, op, source } => {

@@ -28,7 +28,10 @@ pub fn in_netns<T>(ns: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     })?;
     let home = File::open("/proc/thread-self/ns/net").map_err(|e| Error::os(ns, "open /proc/thread-self/ns/net", e))?;
     // SAFETY: setns() takes an fd of a namespace file, open for the call, and no pointers.
-    unsafe { syscall!(setns(target.as_raw_fd(), libc::CLONE_NEWNET)) }.map_err(|e| Error::os(ns, "setns (needs CAP_SYS_ADMIN)", e))?;
+    unsafe { syscall!(setns(target.as_raw_fd(), libc::CLONE_NEWNET)) }.map_err(|e| match e.raw_os_error() {
+        Some(errno @ (libc::EPERM | libc::EACCES)) => Error::NamespacePermission { ns: ns.to_owned(), errno },
+        _ => Error::os(ns, "setns", e),
+    })?;
     let result = f();
     // SAFETY: as above, with the thread's own namespace, opened before it moved.
     if let Err(e) = unsafe { syscall!(setns(home.as_raw_fd(), libc::CLONE_NEWNET)) } {
