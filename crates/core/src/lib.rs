@@ -23,6 +23,7 @@
 mod batch;
 mod bpf;
 mod capture;
+pub mod dissect;
 mod error;
 mod fanout;
 mod filter;
