@@ -13,7 +13,7 @@ const IPPROTO_DSTOPTS: u32 = 60;
 
 pub(crate) fn ipv4(w: &mut Walk<'_>, off: usize) {
     let d = w.d;
-    if !w.fits(LAYER_IPV4, off, 20, d.len()) {
+    if !w.fits(LAYER_IPV4, off, 20, NO_LENGTH) {
         return;
     }
     let version = d[off] >> 4;
@@ -22,7 +22,7 @@ pub(crate) fn ipv4(w: &mut Walk<'_>, off: usize) {
     if version != 4 || hl < 20 {
         return w.fail(LAYER_IPV4, FLAG_MALFORMED, off);
     }
-    if !w.fits(LAYER_IPV4, off, hl, d.len()) {
+    if !w.fits(LAYER_IPV4, off, hl, NO_LENGTH) {
         return;
     }
     if total < hl {
@@ -66,7 +66,7 @@ pub(crate) fn ipv4(w: &mut Walk<'_>, off: usize) {
 
 pub(crate) fn ipv6(w: &mut Walk<'_>, off: usize) {
     let d = w.d;
-    if !w.fits(LAYER_IPV6, off, 40, d.len()) {
+    if !w.fits(LAYER_IPV6, off, 40, NO_LENGTH) {
         return;
     }
     if d[off] >> 4 != 6 {

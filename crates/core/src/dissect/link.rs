@@ -30,7 +30,7 @@ pub(crate) fn link(w: &mut Walk<'_>, link_type: u32) {
     let d = w.d;
     match link_type {
         LINKTYPE_ETHERNET => {
-            if !w.fits(LAYER_LINK, 0, ETH_LEN, d.len()) {
+            if !w.fits(LAYER_LINK, 0, ETH_LEN, NO_LENGTH) {
                 return;
             }
             w.out.flags |= FLAG_ETHERNET;
@@ -42,7 +42,7 @@ pub(crate) fn link(w: &mut Walk<'_>, link_type: u32) {
             ethertype(w, ETH_LEN, t, true);
         }
         LINKTYPE_LINUX_SLL => {
-            if !w.fits(LAYER_LINK, 0, SLL_LEN, d.len()) {
+            if !w.fits(LAYER_LINK, 0, SLL_LEN, NO_LENGTH) {
                 return;
             }
             let h = &d[..SLL_LEN];
@@ -56,7 +56,7 @@ pub(crate) fn link(w: &mut Walk<'_>, link_type: u32) {
             sll_protocol(w, SLL_LEN, p);
         }
         LINKTYPE_LINUX_SLL2 => {
-            if !w.fits(LAYER_LINK, 0, SLL2_LEN, d.len()) {
+            if !w.fits(LAYER_LINK, 0, SLL2_LEN, NO_LENGTH) {
                 return;
             }
             let h = &d[..SLL2_LEN];
@@ -86,7 +86,7 @@ pub(crate) fn link(w: &mut Walk<'_>, link_type: u32) {
         LINKTYPE_IPV4 => ethertype(w, 0, ETHERTYPE_IPV4, false),
         LINKTYPE_IPV6 => ethertype(w, 0, ETHERTYPE_IPV6, false),
         LINKTYPE_NULL | LINKTYPE_LOOP => {
-            if !w.fits(LAYER_LINK, 0, 4, d.len()) {
+            if !w.fits(LAYER_LINK, 0, 4, NO_LENGTH) {
                 return;
             }
             let raw = [d[0], d[1], d[2], d[3]];
@@ -136,7 +136,7 @@ fn sll_protocol(w: &mut Walk<'_>, off: usize, p: u32) {
 fn ethertype(w: &mut Walk<'_>, mut off: usize, mut t: u32, lengths: bool) {
     let d = w.d;
     while t == ETHERTYPE_VLAN || t == ETHERTYPE_QINQ || t == ETHERTYPE_QINQ_OLD {
-        if !w.fits(LAYER_VLAN, off, 4, d.len()) {
+        if !w.fits(LAYER_VLAN, off, 4, NO_LENGTH) {
             return;
         }
         let tag = t << 16 | be16(d, off);
@@ -171,13 +171,13 @@ fn ethertype(w: &mut Walk<'_>, mut off: usize, mut t: u32, lengths: bool) {
 /// ARP (RFC 826): htype, ptype, hlen, plen, op, then sender hw/proto and target hw/proto addresses.
 fn arp(w: &mut Walk<'_>, off: usize) {
     let d = w.d;
-    if !w.fits(LAYER_ARP, off, 8, d.len()) {
+    if !w.fits(LAYER_ARP, off, 8, NO_LENGTH) {
         return;
     }
     let hlen = d[off + 4] as usize;
     let plen = d[off + 5] as usize;
     let total = 8 + 2 * (hlen + plen);
-    if !w.fits(LAYER_ARP, off, total, d.len()) {
+    if !w.fits(LAYER_ARP, off, total, NO_LENGTH) {
         return;
     }
     w.out.flags |= FLAG_ARP;

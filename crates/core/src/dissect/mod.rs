@@ -393,6 +393,9 @@ pub fn dissect(data: &[u8], link_type: u32, out: &mut Layers) {
     link::link(&mut w, link_type);
 }
 
+/// `end` for [`Walk::fits`] when no length field bounds the header (link headers, fixed IP headers).
+pub(crate) const NO_LENGTH: usize = usize::MAX;
+
 /// One walk over one packet.
 pub(crate) struct Walk<'a> {
     pub(crate) d: &'a [u8],
@@ -416,13 +419,16 @@ impl Walk<'_> {
         self.payload(off, self.d.len());
     }
 
-    /// Checks that `n` header bytes at `off` end by `end` (the IP-declared end clamped to the capture);
-    /// if not, fails `layer` as truncated (past the capture) or malformed (past `end` only) and returns false.
+    /// Checks that `n` header bytes at `off` end by `end`, the end a length field declares (IP total/payload
+    /// length), or [`NO_LENGTH`] where none bounds the header. If not, fails `layer` and returns false:
+    /// truncated when the capture ends first and no length field said the packet ended there,
+    /// malformed when a length field says the datagram ends before the header does.
     pub(crate) fn fits(&mut self, layer: u32, off: usize, n: usize, end: usize) -> bool {
-        if off + n <= end.min(self.d.len()) {
+        let len = self.d.len();
+        if off + n <= end.min(len) {
             return true;
         }
-        let kind = if off + n > self.d.len() { FLAG_TRUNCATED } else { FLAG_MALFORMED };
+        let kind = if off + n > end { FLAG_MALFORMED } else { FLAG_TRUNCATED };
         self.fail(layer, kind, off);
         false
     }

@@ -47,7 +47,9 @@ pub(crate) fn transport(w: &mut Walk<'_>, proto: u32, off: usize, end: usize, v6
                 return;
             }
             let len = be16(d, off + 4) as usize;
-            if len < 8 || off + len > end {
+            // A first fragment's UDP length covers the whole datagram, past this fragment's end.
+            let fragment = w.out.flags & FLAG_FRAGMENT != 0;
+            if len < 8 || (off + len > end && !fragment) {
                 return w.fail(LAYER_UDP, FLAG_MALFORMED, off);
             }
             let o = &mut *w.out;
@@ -55,11 +57,11 @@ pub(crate) fn transport(w: &mut Walk<'_>, proto: u32, off: usize, end: usize, v6
             o.src_port = be16(d, off);
             o.dst_port = be16(d, off + 2);
             o.udp_length = len as u32;
-            if off + len > d.len() {
+            if off + len > d.len() && !fragment {
                 o.flags |= FLAG_SNAPLEN;
             }
             ports_dns(w);
-            w.payload(off + 8, off + len);
+            w.payload(off + 8, (off + len).min(end));
         }
         IPPROTO_ICMP if !v6 => icmp(w, off, end, LAYER_ICMP, FLAG_ICMP, [0, 8]),
         IPPROTO_ICMPV6 if v6 => icmp(w, off, end, LAYER_ICMPV6, FLAG_ICMPV6, [128, 129]),
