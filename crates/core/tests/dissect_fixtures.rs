@@ -24,12 +24,19 @@ fn dissect_fixtures_table() {
             failures.push(format!("{}: bounds: {e}", fx.name));
         }
         // A fixture without an error word expected must decode cleanly.
-        if !fx.expect.iter().any(|&(i, _)| i == DISSECT_ERROR_LAYER) && l.error_layer != LAYER_NONE {
-            failures.push(format!("{}: unexpected error at layer {} (flags {:#x})", fx.name, l.error_layer, l.flags));
+        if !fx.expect.iter().any(|&(i, _)| i == DISSECT_ERROR_LAYER) && l.error_layer != LAYER_NONE
+        {
+            failures.push(format!(
+                "{}: unexpected error at layer {} (flags {:#x})",
+                fx.name, l.error_layer, l.flags
+            ));
         }
         for &(i, want) in &fx.expect {
             if w[i] != want {
-                failures.push(format!("{}: word {i} is {:#x}, want {want:#x}", fx.name, w[i]));
+                failures.push(format!(
+                    "{}: word {i} is {:#x}, want {want:#x}",
+                    fx.name, w[i]
+                ));
             }
         }
     }
@@ -48,9 +55,22 @@ fn dissect_every_truncation() {
             }
             // Either a header was cut (truncated) or only payload/length-covered bytes were lost.
             let cut = l.flags & FLAG_TRUNCATED != 0;
-            let short = l.flags & FLAG_SNAPLEN != 0 || l.payload_len < full.payload_len || l.flags == full.flags;
-            assert!(cut || short, "{} cut to {n}: flags {:#x} vs full {:#x}", fx.name, l.flags, full.flags);
-            assert_eq!(l.flags & FLAG_MALFORMED, 0, "{} cut to {n}: a cut is not malformed", fx.name);
+            let short = l.flags & FLAG_SNAPLEN != 0
+                || l.payload_len < full.payload_len
+                || l.flags == full.flags;
+            assert!(
+                cut || short,
+                "{} cut to {n}: flags {:#x} vs full {:#x}",
+                fx.name,
+                l.flags,
+                full.flags
+            );
+            assert_eq!(
+                l.flags & FLAG_MALFORMED,
+                0,
+                "{} cut to {n}: a cut is not malformed",
+                fx.name
+            );
         }
     }
 }
@@ -60,7 +80,10 @@ fn dissect_snaplen_vs_truncated() {
     // 60 bytes of a 1,000-byte IPv4/UDP datagram: the headers are whole, the lengths say more.
     let full = eth(0x0800, &ipv4(17, 0, &[], &udp(1, 2, &[7; 972])));
     let (l, _) = run(&full[..60], LINKTYPE_ETHERNET);
-    assert_eq!(l.flags & (FLAG_SNAPLEN | FLAG_TRUNCATED | FLAG_MALFORMED | FLAG_UDP), FLAG_SNAPLEN | FLAG_UDP);
+    assert_eq!(
+        l.flags & (FLAG_SNAPLEN | FLAG_TRUNCATED | FLAG_MALFORMED | FLAG_UDP),
+        FLAG_SNAPLEN | FLAG_UDP
+    );
     assert_eq!((l.payload_offset, l.payload_len), (42, 18));
     // Cut inside the UDP header: truncated at UDP, IPv4 stays valid.
     let (l, _) = run(&full[..38], LINKTYPE_ETHERNET);
@@ -73,16 +96,61 @@ fn dissect_snaplen_vs_truncated() {
 #[test]
 fn dissect_malformed_lengths() {
     let udp_pkt = eth(0x0800, &ipv4(17, 0, &[], &udp(1, 2, &[0; 8])));
-    let tcp_pkt = eth(0x0800, &ipv4(6, 0, &[], &tcp(1, 2, 3, 4, 0x10, &[], &[0; 8])));
+    let tcp_pkt = eth(
+        0x0800,
+        &ipv4(6, 0, &[], &tcp(1, 2, 3, 4, 0x10, &[], &[0; 8])),
+    );
     type Edit = fn(&mut Vec<u8>);
     let cases: &[(&str, &Vec<u8>, Edit, u32, u32)] = &[
-        ("ihl 4", &udp_pkt, |v| v[14] = 0x44, LAYER_IPV4, FLAG_ETHERNET),
-        ("version 5", &udp_pkt, |v| v[14] = 0x55, LAYER_IPV4, FLAG_ETHERNET),
-        ("total length 19", &udp_pkt, |v| v[16..18].copy_from_slice(&19u16.to_be_bytes()), LAYER_IPV4, FLAG_ETHERNET),
-        ("udp length 7", &udp_pkt, |v| v[38..40].copy_from_slice(&7u16.to_be_bytes()), LAYER_UDP, FLAG_IPV4),
-        ("udp length past ip", &udp_pkt, |v| v[38..40].copy_from_slice(&17u16.to_be_bytes()), LAYER_UDP, FLAG_IPV4),
-        ("tcp doff 4", &tcp_pkt, |v| v[46] = 0x40, LAYER_TCP, FLAG_IPV4),
-        ("tcp doff past ip end", &tcp_pkt, |v| v[46] = 0x80, LAYER_TCP, FLAG_IPV4),
+        (
+            "ihl 4",
+            &udp_pkt,
+            |v| v[14] = 0x44,
+            LAYER_IPV4,
+            FLAG_ETHERNET,
+        ),
+        (
+            "version 5",
+            &udp_pkt,
+            |v| v[14] = 0x55,
+            LAYER_IPV4,
+            FLAG_ETHERNET,
+        ),
+        (
+            "total length 19",
+            &udp_pkt,
+            |v| v[16..18].copy_from_slice(&19u16.to_be_bytes()),
+            LAYER_IPV4,
+            FLAG_ETHERNET,
+        ),
+        (
+            "udp length 7",
+            &udp_pkt,
+            |v| v[38..40].copy_from_slice(&7u16.to_be_bytes()),
+            LAYER_UDP,
+            FLAG_IPV4,
+        ),
+        (
+            "udp length past ip",
+            &udp_pkt,
+            |v| v[38..40].copy_from_slice(&17u16.to_be_bytes()),
+            LAYER_UDP,
+            FLAG_IPV4,
+        ),
+        (
+            "tcp doff 4",
+            &tcp_pkt,
+            |v| v[46] = 0x40,
+            LAYER_TCP,
+            FLAG_IPV4,
+        ),
+        (
+            "tcp doff past ip end",
+            &tcp_pkt,
+            |v| v[46] = 0x80,
+            LAYER_TCP,
+            FLAG_IPV4,
+        ),
         // IP says 20 + 20 bytes; the 8 bytes after are trailer, so a 28-byte TCP header lies.
         (
             "tcp doff past ip total length",
@@ -108,13 +176,19 @@ fn dissect_malformed_lengths() {
     let mut v = eth(0x86dd, &ipv6(0, &ext_opts(17, &udp(1, 2, &[]))));
     v[14 + 41] = 3; // hop-by-hop length 3 → 32 bytes, only 16 in the payload
     let (l, _) = run(&v, LINKTYPE_ETHERNET);
-    assert_eq!((l.error_layer, l.flags & FLAG_MALFORMED), (LAYER_IPV6_EXT, FLAG_MALFORMED));
+    assert_eq!(
+        (l.error_layer, l.flags & FLAG_MALFORMED),
+        (LAYER_IPV6_EXT, FLAG_MALFORMED)
+    );
     assert!(l.has(FLAG_IPV6));
     // …and past the capture: truncated.
     v[14 + 41] = 30;
     v[18..20].copy_from_slice(&1000u16.to_be_bytes());
     let (l, _) = run(&v, LINKTYPE_ETHERNET);
-    assert_eq!((l.error_layer, l.flags & FLAG_TRUNCATED), (LAYER_IPV6_EXT, FLAG_TRUNCATED));
+    assert_eq!(
+        (l.error_layer, l.flags & FLAG_TRUNCATED),
+        (LAYER_IPV6_EXT, FLAG_TRUNCATED)
+    );
 }
 
 #[test]
@@ -128,7 +202,10 @@ fn dissect_reuse_and_unknown() {
     assert_eq!((l.flags, l.error_layer), (FLAG_TRUNCATED, LAYER_LINK));
     dissect(&eth(0x88cc, &[0; 20]), LINKTYPE_ETHERNET, &mut l);
     assert!(l.has(FLAG_ETHERNET | FLAG_UNKNOWN_NETWORK));
-    assert_eq!((l.ethertype, l.payload_offset, l.payload_len), (0x88cc, 14, 20));
+    assert_eq!(
+        (l.ethertype, l.payload_offset, l.payload_len),
+        (0x88cc, 14, 20)
+    );
 }
 
 /// xorshift64*: a fixed seed, so a failure reproduces.
@@ -194,5 +271,8 @@ fn dissect_random_and_mutated() {
             decoded += 1;
         }
     }
-    assert!(decoded > 5_000, "mutations should still reach the transport often: {decoded}");
+    assert!(
+        decoded > 5_000,
+        "mutations should still reach the transport often: {decoded}"
+    );
 }

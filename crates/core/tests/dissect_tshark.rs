@@ -101,7 +101,10 @@ fn pcap(link: u32, packets: &[&[u8]]) -> Vec<u8> {
 
 fn mac(d: &[u8], off: u32) -> String {
     let m = &d[off as usize..off as usize + 6];
-    m.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+    m.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 fn v4(d: &[u8], off: u32) -> String {
@@ -210,12 +213,18 @@ fn expected(field: &str, l: &Layers, d: &[u8]) -> Option<String> {
 /// tshark's value normalised: numbers (decimal or 0x hex) and booleans as decimal; others as printed.
 /// For fields tshark repeats in two byte orders (icmp.ident/seq: "BE/LE"), the first.
 fn normalise(field: &str, v: &str) -> String {
-    let v = if field.starts_with("icmp.") { v.split('/').next().unwrap_or("") } else { v };
+    let v = if field.starts_with("icmp.") {
+        v.split('/').next().unwrap_or("")
+    } else {
+        v
+    };
     let parts: Vec<String> = v
         .split('/')
         .map(|p| {
             if let Some(h) = p.strip_prefix("0x") {
-                u64::from_str_radix(h, 16).map(|x| x.to_string()).unwrap_or(p.to_string())
+                u64::from_str_radix(h, 16)
+                    .map(|x| x.to_string())
+                    .unwrap_or(p.to_string())
             } else if p == "True" {
                 "1".into()
             } else if p == "False" {
@@ -251,7 +260,10 @@ fn final_next_header(got: &BTreeMap<&str, String>) -> Option<u32> {
 fn dissect_agrees_with_tshark() {
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     if Command::new("tshark").arg("--version").output().is_err() {
-        assert!(!ci, "tshark is missing and CI=true: install the Debian package tshark");
+        assert!(
+            !ci,
+            "tshark is missing and CI=true: install the Debian package tshark"
+        );
         println!("SKIP dissect_agrees_with_tshark: tshark not found (Debian package `tshark`)");
         return;
     }
@@ -271,24 +283,50 @@ fn dissect_agrees_with_tshark() {
         std::fs::write(&file, pcap(*link, &datas)).unwrap();
         let mut cmd = Command::new("tshark");
         cmd.args(["-n", "-r"]).arg(&file);
-        cmd.args(["-o", "ip.defragment:FALSE", "-o", "ipv6.defragment:FALSE", "-T", "fields"]);
-        cmd.args(["-E", "separator=,", "-E", "aggregator=/", "-E", "occurrence=a"]);
+        cmd.args([
+            "-o",
+            "ip.defragment:FALSE",
+            "-o",
+            "ipv6.defragment:FALSE",
+            "-T",
+            "fields",
+        ]);
+        cmd.args([
+            "-E",
+            "separator=,",
+            "-E",
+            "aggregator=/",
+            "-E",
+            "occurrence=a",
+        ]);
         for f in FIELDS {
             cmd.args(["-e", f]);
         }
         let out = cmd.output().expect("run tshark");
-        assert!(out.status.success(), "tshark failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "tshark failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8(out.stdout).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), group.len(), "link {link}: tshark printed {} lines", lines.len());
+        assert_eq!(
+            lines.len(),
+            group.len(),
+            "link {link}: tshark printed {} lines",
+            lines.len()
+        );
         for (f, line) in group.iter().zip(lines) {
             packets += 1;
             let mut l = Layers::default();
             dissect(&f.data, f.link, &mut l);
             let values: Vec<&str> = line.split(',').collect();
             assert_eq!(values.len(), FIELDS.len(), "{}: {line}", f.name);
-            let got: BTreeMap<&str, String> =
-                FIELDS.iter().zip(&values).map(|(k, v)| (*k, normalise(k, v))).collect();
+            let got: BTreeMap<&str, String> = FIELDS
+                .iter()
+                .zip(&values)
+                .map(|(k, v)| (*k, normalise(k, v)))
+                .collect();
             for field in FIELDS {
                 let g = &got[field];
                 let want = expected(field, &l, &f.data);
@@ -299,19 +337,33 @@ fn dissect_agrees_with_tshark() {
                     Some(w) => w == g,
                 };
                 if !ok {
-                    failures.push(format!("{}: {field}: tshark {g:?}, dissector {want:?}", f.name));
+                    failures.push(format!(
+                        "{}: {field}: tshark {g:?}, dissector {want:?}",
+                        f.name
+                    ));
                 }
             }
             if l.flags & FLAG_IPV6 != 0 {
                 compared += 1;
                 let t = final_next_header(&got);
                 if t != Some(l.ip_protocol) {
-                    failures.push(format!("{}: final next header: tshark {t:?}, dissector {}", f.name, l.ip_protocol));
+                    failures.push(format!(
+                        "{}: final next header: tshark {t:?}, dissector {}",
+                        f.name, l.ip_protocol
+                    ));
                 }
             }
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
-    println!("tshark: {compared} field comparisons over {packets} packets, {} disagreements", failures.len());
-    assert!(failures.is_empty(), "{} disagreements:\n{}", failures.len(), failures.join("\n"));
+    println!(
+        "tshark: {compared} field comparisons over {packets} packets, {} disagreements",
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} disagreements:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -88,7 +88,11 @@ pub(crate) fn ipv6(w: &mut Walk<'_>, off: usize) {
     o.ip_dst_offset = (off + 24) as u32;
     o.ip_header_len = 40;
     // A payload length of 0 with a hop-by-hop header is a jumbogram (RFC 2675): the capture bounds it.
-    let end = if plen == 0 && nh == IPPROTO_HOPOPTS { d.len() } else { off + 40 + plen };
+    let end = if plen == 0 && nh == IPPROTO_HOPOPTS {
+        d.len()
+    } else {
+        off + 40 + plen
+    };
     if end > d.len() {
         o.flags |= FLAG_SNAPLEN;
     }
@@ -134,7 +138,11 @@ pub(crate) fn ipv6(w: &mut Walk<'_>, off: usize) {
                 continue;
             }
             IPPROTO_ESP | IPPROTO_NONE => {
-                w.out.ipv6_ext |= if nh == IPPROTO_ESP { IPV6_EXT_ESP } else { IPV6_EXT_NO_NEXT };
+                w.out.ipv6_ext |= if nh == IPPROTO_ESP {
+                    IPV6_EXT_ESP
+                } else {
+                    IPV6_EXT_NO_NEXT
+                };
                 return w.payload(p, end);
             }
             _ => break,

@@ -252,62 +252,117 @@ pub const DISSECT_PAYLOAD_LEN: usize = 52;
 /// Fields of a layer are only meaningful when its `FLAG_*` is set in [`Layers::flags`]; others stay 0.
 /// Every offset plus the length it implies (address lengths, option lengths, payload length) is within
 /// the `data.len()` given to [`dissect`]. Reuse one `Layers` for many packets: [`dissect`] resets it.
-/// Each field is described at its `DISSECT_*` word index.
-#[allow(missing_docs)] // each field is documented at its DISSECT_* word constant
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Layers {
+    /// `FLAG_*` bitmask of layers present and errors. Word [`DISSECT_FLAGS`] (0).
     pub flags: u32,
+    /// `LAYER_*` of the layer truncated or malformed, `LAYER_NONE` if none. Word [`DISSECT_ERROR_LAYER`] (1).
     pub error_layer: u32,
+    /// The libpcap LINKTYPE number the packet was dissected as. Word [`DISSECT_LINK_TYPE`] (2).
     pub link_type: u32,
+    /// The ethertype of the network layer after any VLAN tags (0x0800, 0x86DD, 0x0806, …); for NULL/LOOP
+    /// And raw IP the ethertype of the IP version found; 0 for 802.3 length frames. Word [`DISSECT_ETHERTYPE`] (3).
     pub ethertype: u32,
+    /// The link header's own protocol field as written: Ethernet outer type/length, SLL/SLL2 protocol,
+    /// NULL/LOOP address family (after the byte order fix). Word [`DISSECT_LINK_PROTOCOL`] (4).
     pub link_protocol: u32,
+    /// Offset of the link source address (Ethernet source MAC; SLL/SLL2 address). Word [`DISSECT_LINK_SRC_OFFSET`] (5).
     pub link_src_offset: u32,
+    /// Offset of the Ethernet destination MAC (0: Ethernet starts with it; unused for SLL). Word [`DISSECT_LINK_DST_OFFSET`] (6).
     pub link_dst_offset: u32,
+    /// Length of the link addresses (6 for Ethernet; SLL/SLL2 halen capped at 8; 0 if none). Word [`DISSECT_LINK_ADDR_LEN`] (7).
     pub link_addr_len: u32,
+    /// Number of VLAN tags decoded. Word [`DISSECT_VLAN_COUNT`] (8).
     pub vlan_count: u32,
+    /// Outer VLAN tag, `TPID << 16 | TCI` (VLAN id = `& 0xfff`, PCP = `>> 13 & 7`, DEI = `>> 12 & 1`). Word [`DISSECT_VLAN_OUTER`] (9).
     pub vlan_outer: u32,
+    /// Second VLAN tag (QinQ inner), same layout; 0 if fewer than two tags. Word [`DISSECT_VLAN_INNER`] (10).
     pub vlan_inner: u32,
+    /// SLL/SLL2 packet type (0 host, 1 broadcast, 2 multicast, 3 other host, 4 outgoing). Word [`DISSECT_SLL_PKTTYPE`] (11).
     pub sll_pkttype: u32,
+    /// SLL/SLL2 ARPHRD_ hardware type. Word [`DISSECT_SLL_HATYPE`] (12).
     pub sll_hatype: u32,
+    /// SLL2 interface index (0 for other link types). Word [`DISSECT_SLL_IFINDEX`] (13).
     pub sll_ifindex: u32,
+    /// Offset of the network header (IP, ARP, or the unknown/LLC payload). Word [`DISSECT_NETWORK_OFFSET`] (14).
     pub network_offset: u32,
+    /// IP version (4 or 6), 0 if no IP header. Word [`DISSECT_IP_VERSION`] (15).
     pub ip_version: u32,
+    /// IP header length in bytes: IPv4 IHL*4; IPv6 40 plus the extension headers walked. Word [`DISSECT_IP_HEADER_LEN`] (16).
     pub ip_header_len: u32,
+    /// IP length field as written: IPv4 total length; IPv6 payload length. Word [`DISSECT_IP_LENGTH`] (17).
     pub ip_length: u32,
+    /// IPv4 protocol; IPv6 final next header (after the extension headers; 50 ESP, 59 none). Word [`DISSECT_IP_PROTOCOL`] (18).
     pub ip_protocol: u32,
+    /// IPv4 TTL; IPv6 hop limit. Word [`DISSECT_IP_TTL`] (19).
     pub ip_ttl: u32,
+    /// IPv4 TOS byte; IPv6 traffic class. Word [`DISSECT_IP_TOS`] (20).
     pub ip_tos: u32,
+    /// IPv6 flow label (20 bits). Word [`DISSECT_IP_FLOW_LABEL`] (21).
     pub ip_flow_label: u32,
+    /// Offset of the IP source address (4 or 16 bytes by version). Word [`DISSECT_IP_SRC_OFFSET`] (22).
     pub ip_src_offset: u32,
+    /// Offset of the IP destination address. Word [`DISSECT_IP_DST_OFFSET`] (23).
     pub ip_dst_offset: u32,
+    /// IPv4 identification; IPv6 fragment header identification. Word [`DISSECT_IP_ID`] (24).
     pub ip_id: u32,
+    /// Fragment fields in the IPv4 layout: `RF << 15 | DF << 14 | MF << 13 | offset` (offset in 8-byte units);
+    /// IPv6 fragment header: `M << 13 | offset`. Word [`DISSECT_IP_FRAGMENT`] (25).
     pub ip_fragment: u32,
+    /// Offset of the IPv4 header checksum field (2 bytes). Word [`DISSECT_IP_CHECKSUM_OFFSET`] (26).
     pub ip_checksum_offset: u32,
+    /// Offset of the IPv4 options. Word [`DISSECT_IP_OPTIONS_OFFSET`] (27).
     pub ip_options_offset: u32,
+    /// Length of the IPv4 options (IHL*4 - 20). Word [`DISSECT_IP_OPTIONS_LEN`] (28).
     pub ip_options_len: u32,
+    /// `IPV6_EXT_*` bitmask of the IPv6 extension headers seen. Word [`DISSECT_IPV6_EXT`] (29).
     pub ipv6_ext: u32,
+    /// Offset of the transport header (TCP, UDP, ICMP, ICMPv6, or the unknown protocol's data). Word [`DISSECT_TRANSPORT_OFFSET`] (30).
     pub transport_offset: u32,
+    /// TCP/UDP source port. Word [`DISSECT_SRC_PORT`] (31).
     pub src_port: u32,
+    /// TCP/UDP destination port. Word [`DISSECT_DST_PORT`] (32).
     pub dst_port: u32,
+    /// TCP flags, 12 bits (reserved, AE/NS, CWR, ECE, URG, ACK, PSH, RST, SYN, FIN), as tshark's `tcp.flags`. Word [`DISSECT_TCP_FLAGS`] (33).
     pub tcp_flags: u32,
+    /// TCP sequence number as written. Word [`DISSECT_TCP_SEQ`] (34).
     pub tcp_seq: u32,
+    /// TCP acknowledgment number as written. Word [`DISSECT_TCP_ACK`] (35).
     pub tcp_ack: u32,
+    /// TCP window as written (unscaled). Word [`DISSECT_TCP_WINDOW`] (36).
     pub tcp_window: u32,
+    /// TCP header length in bytes (data offset * 4). Word [`DISSECT_TCP_HEADER_LEN`] (37).
     pub tcp_header_len: u32,
+    /// Offset of the TCP options. Word [`DISSECT_TCP_OPTIONS_OFFSET`] (38).
     pub tcp_options_offset: u32,
+    /// Length of the TCP options (header length - 20). Word [`DISSECT_TCP_OPTIONS_LEN`] (39).
     pub tcp_options_len: u32,
+    /// UDP length field as written. Word [`DISSECT_UDP_LENGTH`] (40).
     pub udp_length: u32,
+    /// ICMP/ICMPv6 type. Word [`DISSECT_ICMP_TYPE`] (41).
     pub icmp_type: u32,
+    /// ICMP/ICMPv6 code. Word [`DISSECT_ICMP_CODE`] (42).
     pub icmp_code: u32,
+    /// ICMP/ICMPv6 echo identifier (with `FLAG_ICMP_ECHO`). Word [`DISSECT_ICMP_ID`] (43).
     pub icmp_id: u32,
+    /// ICMP/ICMPv6 echo sequence number (with `FLAG_ICMP_ECHO`). Word [`DISSECT_ICMP_SEQ`] (44).
     pub icmp_seq: u32,
+    /// ARP operation (1 request, 2 reply). Word [`DISSECT_ARP_OP`] (45).
     pub arp_op: u32,
+    /// ARP address lengths, `hlen | plen << 8`. Word [`DISSECT_ARP_ADDR_LENS`] (46).
     pub arp_addr_lens: u32,
+    /// Offset of the ARP sender hardware address. Word [`DISSECT_ARP_SENDER_HW_OFFSET`] (47).
     pub arp_sender_hw_offset: u32,
+    /// Offset of the ARP sender protocol address. Word [`DISSECT_ARP_SENDER_PROTO_OFFSET`] (48).
     pub arp_sender_proto_offset: u32,
+    /// Offset of the ARP target hardware address. Word [`DISSECT_ARP_TARGET_HW_OFFSET`] (49).
     pub arp_target_hw_offset: u32,
+    /// Offset of the ARP target protocol address. Word [`DISSECT_ARP_TARGET_PROTO_OFFSET`] (50).
     pub arp_target_proto_offset: u32,
+    /// Offset of the bytes after the last header decoded (application data, fragment data, LLC data,
+    /// Or, after an error, the bytes from the failed layer on). Word [`DISSECT_PAYLOAD_OFFSET`] (51).
     pub payload_offset: u32,
+    /// Length of those captured bytes, ending at the IP/UDP end when that is shorter (no Ethernet padding). Word [`DISSECT_PAYLOAD_LEN`] (52).
     pub payload_len: u32,
 }
 
@@ -388,7 +443,10 @@ impl Layers {
 ///
 /// Never reads past `data.len()` and never allocates; unknown link types set [`FLAG_UNKNOWN_LINK`].
 pub fn dissect(data: &[u8], link_type: u32, out: &mut Layers) {
-    *out = Layers { link_type, ..Layers::default() };
+    *out = Layers {
+        link_type,
+        ..Layers::default()
+    };
     let mut w = Walk { d: data, out };
     link::link(&mut w, link_type);
 }
@@ -420,15 +478,19 @@ impl Walk<'_> {
     }
 
     /// Checks that `n` header bytes at `off` end by `end`, the end a length field declares (IP total/payload
-    /// length), or [`NO_LENGTH`] where none bounds the header. If not, fails `layer` and returns false:
-    /// truncated when the capture ends first and no length field said the packet ended there,
-    /// malformed when a length field says the datagram ends before the header does.
+    /// Length), or [`NO_LENGTH`] where none bounds the header. If not, fails `layer` and returns false:
+    /// Truncated when the capture ends first and no length field said the packet ended there,
+    /// Malformed when a length field says the datagram ends before the header does.
     pub(crate) fn fits(&mut self, layer: u32, off: usize, n: usize, end: usize) -> bool {
         let len = self.d.len();
         if off + n <= end.min(len) {
             return true;
         }
-        let kind = if off + n > end { FLAG_MALFORMED } else { FLAG_TRUNCATED };
+        let kind = if off + n > end {
+            FLAG_MALFORMED
+        } else {
+            FLAG_TRUNCATED
+        };
         self.fail(layer, kind, off);
         false
     }

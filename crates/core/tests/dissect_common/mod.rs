@@ -124,7 +124,15 @@ pub fn udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
 }
 
 /// TCP header (RFC 9293) with `options` (a multiple of 4 bytes), window 0xfaf0.
-pub fn tcp(sport: u16, dport: u16, seq: u32, ack: u32, flags: u16, options: &[u8], payload: &[u8]) -> Vec<u8> {
+pub fn tcp(
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    ack: u32,
+    flags: u16,
+    options: &[u8],
+    payload: &[u8],
+) -> Vec<u8> {
     let doff = ((20 + options.len()) / 4) as u16;
     let mut v = sport.to_be_bytes().to_vec();
     v.extend_from_slice(&dport.to_be_bytes());
@@ -182,7 +190,9 @@ pub fn sll2(protocol: u16, ifindex: u32, pkttype: u8, rest: &[u8]) -> Vec<u8> {
 
 /// A minimal DNS query header (RFC 1035 4.1.1), id 0xabcd, one question "a." type A class IN.
 pub fn dns_query() -> Vec<u8> {
-    vec![0xab, 0xcd, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 1, b'a', 0, 0, 1, 0, 1]
+    vec![
+        0xab, 0xcd, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 1, b'a', 0, 0, 1, 0, 1,
+    ]
 }
 
 const E: usize = 14; // Ethernet header length
@@ -190,7 +200,12 @@ const IPV4: u16 = 0x0800;
 const IPV6: u16 = 0x86dd;
 
 fn f(name: &'static str, link: u32, data: Vec<u8>, expect: &[(usize, u32)]) -> Fixture {
-    Fixture { name, link, data, expect: expect.to_vec() }
+    Fixture {
+        name,
+        link,
+        data,
+        expect: expect.to_vec(),
+    }
 }
 
 /// Every fixture. `expect` lists the words that matter; `dissect_fixtures.rs` checks them all.
@@ -248,7 +263,10 @@ pub fn fixtures() -> Vec<Fixture> {
                 v
             },
             &[
-                (DISSECT_FLAGS, FLAG_ETHERNET | FLAG_IPV4 | FLAG_UDP | FLAG_DNS),
+                (
+                    DISSECT_FLAGS,
+                    FLAG_ETHERNET | FLAG_IPV4 | FLAG_UDP | FLAG_DNS,
+                ),
                 (DISSECT_IP_FRAGMENT, 0x4000),
                 (DISSECT_PAYLOAD_OFFSET, 42),
                 (DISSECT_PAYLOAD_LEN, 19),
@@ -257,7 +275,15 @@ pub fn fixtures() -> Vec<Fixture> {
         f(
             "eth ipv4 tcp syn with options",
             LINKTYPE_ETHERNET,
-            eth(IPV4, &ipv4(6, 0x4000, &[], &tcp(443, 51000, 0x1122_3344, 0, 0x002, mss_sack_ts_ws, &[]))),
+            eth(
+                IPV4,
+                &ipv4(
+                    6,
+                    0x4000,
+                    &[],
+                    &tcp(443, 51000, 0x1122_3344, 0, 0x002, mss_sack_ts_ws, &[]),
+                ),
+            ),
             &[
                 (DISSECT_FLAGS, FLAG_ETHERNET | FLAG_IPV4 | FLAG_TCP),
                 (DISSECT_SRC_PORT, 443),
@@ -275,7 +301,15 @@ pub fn fixtures() -> Vec<Fixture> {
         f(
             "eth ipv4 tcp psh-ack with data",
             LINKTYPE_ETHERNET,
-            eth(IPV4, &ipv4(6, 0x4000, &[], &tcp(51000, 80, 1000, 2000, 0x018, &[1, 1, 1, 0], payload))),
+            eth(
+                IPV4,
+                &ipv4(
+                    6,
+                    0x4000,
+                    &[],
+                    &tcp(51000, 80, 1000, 2000, 0x018, &[1, 1, 1, 0], payload),
+                ),
+            ),
             &[
                 (DISSECT_FLAGS, FLAG_ETHERNET | FLAG_IPV4 | FLAG_TCP),
                 (DISSECT_TCP_ACK, 2000),
@@ -290,7 +324,10 @@ pub fn fixtures() -> Vec<Fixture> {
             LINKTYPE_ETHERNET,
             eth(IPV4, &ipv4(1, 0, &[], &echo)),
             &[
-                (DISSECT_FLAGS, FLAG_ETHERNET | FLAG_IPV4 | FLAG_ICMP | FLAG_ICMP_ECHO),
+                (
+                    DISSECT_FLAGS,
+                    FLAG_ETHERNET | FLAG_IPV4 | FLAG_ICMP | FLAG_ICMP_ECHO,
+                ),
                 (DISSECT_ICMP_TYPE, 8),
                 (DISSECT_ICMP_CODE, 0),
                 (DISSECT_ICMP_ID, 0x1234),
@@ -303,7 +340,11 @@ pub fn fixtures() -> Vec<Fixture> {
             "eth ipv4 icmp port unreachable",
             LINKTYPE_ETHERNET,
             eth(IPV4, &ipv4(1, 0, &[], &icmp(3, 3, [0; 4], &[]))),
-            &[(DISSECT_FLAGS, FLAG_ETHERNET | FLAG_IPV4 | FLAG_ICMP), (DISSECT_ICMP_TYPE, 3), (DISSECT_ICMP_CODE, 3)],
+            &[
+                (DISSECT_FLAGS, FLAG_ETHERNET | FLAG_IPV4 | FLAG_ICMP),
+                (DISSECT_ICMP_TYPE, 3),
+                (DISSECT_ICMP_CODE, 3),
+            ],
         ),
         f(
             "eth arp request (padded)",
@@ -330,14 +371,23 @@ pub fn fixtures() -> Vec<Fixture> {
             "eth arp reply",
             LINKTYPE_ETHERNET,
             eth(0x0806, &arp(2, MAC_B, IP_B, MAC_A, IP_A)),
-            &[(DISSECT_FLAGS, FLAG_ETHERNET | FLAG_ARP | FLAG_ARP_ETH_IPV4), (DISSECT_ARP_OP, 2)],
+            &[
+                (DISSECT_FLAGS, FLAG_ETHERNET | FLAG_ARP | FLAG_ARP_ETH_IPV4),
+                (DISSECT_ARP_OP, 2),
+            ],
         ),
         f(
             "eth vlan 100 ipv4 udp",
             LINKTYPE_ETHERNET,
-            eth(0x8100, &vlan(0x2064, IPV4, &ipv4(17, 0, &[], &udp(40000, 9, payload)))),
+            eth(
+                0x8100,
+                &vlan(0x2064, IPV4, &ipv4(17, 0, &[], &udp(40000, 9, payload))),
+            ),
             &[
-                (DISSECT_FLAGS, FLAG_ETHERNET | FLAG_VLAN | FLAG_IPV4 | FLAG_UDP),
+                (
+                    DISSECT_FLAGS,
+                    FLAG_ETHERNET | FLAG_VLAN | FLAG_IPV4 | FLAG_UDP,
+                ),
                 (DISSECT_LINK_PROTOCOL, 0x8100),
                 (DISSECT_VLAN_COUNT, 1),
                 (DISSECT_VLAN_OUTER, 0x8100_2064),
@@ -349,9 +399,15 @@ pub fn fixtures() -> Vec<Fixture> {
         f(
             "eth qinq 802.1ad 200 / 802.1q 100 ipv6 udp",
             LINKTYPE_ETHERNET,
-            eth(0x88a8, &vlan(200, 0x8100, &vlan(100, IPV6, &ipv6(17, &udp_v6)))),
+            eth(
+                0x88a8,
+                &vlan(200, 0x8100, &vlan(100, IPV6, &ipv6(17, &udp_v6))),
+            ),
             &[
-                (DISSECT_FLAGS, FLAG_ETHERNET | FLAG_VLAN | FLAG_IPV6 | FLAG_UDP),
+                (
+                    DISSECT_FLAGS,
+                    FLAG_ETHERNET | FLAG_VLAN | FLAG_IPV6 | FLAG_UDP,
+                ),
                 (DISSECT_VLAN_COUNT, 2),
                 (DISSECT_VLAN_OUTER, 0x88a8_00c8),
                 (DISSECT_VLAN_INNER, 0x8100_0064),
@@ -362,9 +418,15 @@ pub fn fixtures() -> Vec<Fixture> {
         f(
             "eth 0x9100 tag ipv4 tcp",
             LINKTYPE_ETHERNET,
-            eth(0x9100, &vlan(7, IPV4, &ipv4(6, 0, &[], &tcp(1, 2, 3, 4, 0x010, &[], &[])))),
+            eth(
+                0x9100,
+                &vlan(7, IPV4, &ipv4(6, 0, &[], &tcp(1, 2, 3, 4, 0x010, &[], &[]))),
+            ),
             &[
-                (DISSECT_FLAGS, FLAG_ETHERNET | FLAG_VLAN | FLAG_IPV4 | FLAG_TCP),
+                (
+                    DISSECT_FLAGS,
+                    FLAG_ETHERNET | FLAG_VLAN | FLAG_IPV4 | FLAG_TCP,
+                ),
                 (DISSECT_VLAN_OUTER, 0x9100_0007),
                 (DISSECT_NETWORK_OFFSET, 18),
             ],
@@ -387,7 +449,10 @@ pub fn fixtures() -> Vec<Fixture> {
             eth(IPV4, &ipv4(17, 0x2000, &[], &udp(40000, 9, payload)[..16])),
             &[
                 // The UDP length (24) counts the whole datagram; this fragment holds 8 of its 16 payload bytes.
-                (DISSECT_FLAGS, FLAG_ETHERNET | FLAG_IPV4 | FLAG_FRAGMENT | FLAG_UDP),
+                (
+                    DISSECT_FLAGS,
+                    FLAG_ETHERNET | FLAG_IPV4 | FLAG_FRAGMENT | FLAG_UDP,
+                ),
                 (DISSECT_UDP_LENGTH, 24),
                 (DISSECT_PAYLOAD_LEN, 8),
             ],
@@ -397,7 +462,10 @@ pub fn fixtures() -> Vec<Fixture> {
             LINKTYPE_ETHERNET,
             eth(IPV4, &ipv4(17, 0x0003, &[], payload)),
             &[
-                (DISSECT_FLAGS, FLAG_ETHERNET | FLAG_IPV4 | FLAG_FRAGMENT | FLAG_LATER_FRAGMENT),
+                (
+                    DISSECT_FLAGS,
+                    FLAG_ETHERNET | FLAG_IPV4 | FLAG_FRAGMENT | FLAG_LATER_FRAGMENT,
+                ),
                 (DISSECT_IP_FRAGMENT, 3),
                 (DISSECT_PAYLOAD_OFFSET, 34),
                 (DISSECT_PAYLOAD_LEN, 16),
@@ -407,9 +475,15 @@ pub fn fixtures() -> Vec<Fixture> {
         f(
             "eth ipv4 first fragment (MF) tcp",
             LINKTYPE_ETHERNET,
-            eth(IPV4, &ipv4(6, 0x2000, &[], &tcp(51000, 80, 1, 2, 0x018, &[], payload))),
+            eth(
+                IPV4,
+                &ipv4(6, 0x2000, &[], &tcp(51000, 80, 1, 2, 0x018, &[], payload)),
+            ),
             &[
-                (DISSECT_FLAGS, FLAG_ETHERNET | FLAG_IPV4 | FLAG_FRAGMENT | FLAG_TCP),
+                (
+                    DISSECT_FLAGS,
+                    FLAG_ETHERNET | FLAG_IPV4 | FLAG_FRAGMENT | FLAG_TCP,
+                ),
                 (DISSECT_IP_FRAGMENT, 0x2000),
                 (DISSECT_PAYLOAD_LEN, 16),
             ],
@@ -448,7 +522,10 @@ pub fn fixtures() -> Vec<Fixture> {
         f(
             "eth ipv6 routing tcp",
             LINKTYPE_ETHERNET,
-            eth(IPV6, &ipv6(43, &ext_routing(6, &tcp(51000, 443, 5, 6, 0x011, &[], &[])))),
+            eth(
+                IPV6,
+                &ipv6(43, &ext_routing(6, &tcp(51000, 443, 5, 6, 0x011, &[], &[]))),
+            ),
             &[
                 (DISSECT_FLAGS, FLAG_ETHERNET | FLAG_IPV6 | FLAG_TCP),
                 (DISSECT_IPV6_EXT, IPV6_EXT_ROUTING),
@@ -459,9 +536,15 @@ pub fn fixtures() -> Vec<Fixture> {
         f(
             "eth ipv6 fragment first udp",
             LINKTYPE_ETHERNET,
-            eth(IPV6, &ipv6(44, &ext_fragment(17, 0, true, &udp(40000, 9, &[0; 8])))),
+            eth(
+                IPV6,
+                &ipv6(44, &ext_fragment(17, 0, true, &udp(40000, 9, &[0; 8]))),
+            ),
             &[
-                (DISSECT_FLAGS, FLAG_ETHERNET | FLAG_IPV6 | FLAG_FRAGMENT | FLAG_UDP),
+                (
+                    DISSECT_FLAGS,
+                    FLAG_ETHERNET | FLAG_IPV6 | FLAG_FRAGMENT | FLAG_UDP,
+                ),
                 (DISSECT_IPV6_EXT, IPV6_EXT_FRAGMENT),
                 (DISSECT_IP_ID, 0xdead_beef),
                 (DISSECT_IP_FRAGMENT, 0x2000),
@@ -473,7 +556,10 @@ pub fn fixtures() -> Vec<Fixture> {
             LINKTYPE_ETHERNET,
             eth(IPV6, &ipv6(44, &ext_fragment(17, 2, false, payload))),
             &[
-                (DISSECT_FLAGS, FLAG_ETHERNET | FLAG_IPV6 | FLAG_FRAGMENT | FLAG_LATER_FRAGMENT),
+                (
+                    DISSECT_FLAGS,
+                    FLAG_ETHERNET | FLAG_IPV6 | FLAG_FRAGMENT | FLAG_LATER_FRAGMENT,
+                ),
                 (DISSECT_IP_FRAGMENT, 2),
                 (DISSECT_IP_PROTOCOL, 17),
                 (DISSECT_PAYLOAD_OFFSET, 62),
@@ -483,9 +569,15 @@ pub fn fixtures() -> Vec<Fixture> {
         f(
             "eth ipv6 destination options icmpv6 echo",
             LINKTYPE_ETHERNET,
-            eth(IPV6, &ipv6(60, &ext_opts(58, &icmp(128, 0, [0, 9, 0, 1], b"abc")))),
+            eth(
+                IPV6,
+                &ipv6(60, &ext_opts(58, &icmp(128, 0, [0, 9, 0, 1], b"abc"))),
+            ),
             &[
-                (DISSECT_FLAGS, FLAG_ETHERNET | FLAG_IPV6 | FLAG_ICMPV6 | FLAG_ICMP_ECHO),
+                (
+                    DISSECT_FLAGS,
+                    FLAG_ETHERNET | FLAG_IPV6 | FLAG_ICMPV6 | FLAG_ICMP_ECHO,
+                ),
                 (DISSECT_IPV6_EXT, IPV6_EXT_DEST_OPTIONS),
                 (DISSECT_ICMP_TYPE, 128),
                 (DISSECT_ICMP_ID, 9),
@@ -498,13 +590,29 @@ pub fn fixtures() -> Vec<Fixture> {
             LINKTYPE_ETHERNET,
             eth(
                 IPV6,
-                &ipv6(0, &ext_opts(43, &ext_routing(44, &ext_fragment(60, 0, true, &ext_opts(51, &ext_ah(17, &udp_v6)))))),
+                &ipv6(
+                    0,
+                    &ext_opts(
+                        43,
+                        &ext_routing(
+                            44,
+                            &ext_fragment(60, 0, true, &ext_opts(51, &ext_ah(17, &udp_v6))),
+                        ),
+                    ),
+                ),
             ),
             &[
-                (DISSECT_FLAGS, FLAG_ETHERNET | FLAG_IPV6 | FLAG_FRAGMENT | FLAG_UDP),
+                (
+                    DISSECT_FLAGS,
+                    FLAG_ETHERNET | FLAG_IPV6 | FLAG_FRAGMENT | FLAG_UDP,
+                ),
                 (
                     DISSECT_IPV6_EXT,
-                    IPV6_EXT_HOP_BY_HOP | IPV6_EXT_ROUTING | IPV6_EXT_FRAGMENT | IPV6_EXT_DEST_OPTIONS | IPV6_EXT_AUTH,
+                    IPV6_EXT_HOP_BY_HOP
+                        | IPV6_EXT_ROUTING
+                        | IPV6_EXT_FRAGMENT
+                        | IPV6_EXT_DEST_OPTIONS
+                        | IPV6_EXT_AUTH,
                 ),
                 (DISSECT_IP_HEADER_LEN, 40 + 8 + 24 + 8 + 8 + 24),
                 (DISSECT_IP_PROTOCOL, 17),
@@ -513,7 +621,10 @@ pub fn fixtures() -> Vec<Fixture> {
         f(
             "eth ipv6 ah tcp",
             LINKTYPE_ETHERNET,
-            eth(IPV6, &ipv6(51, &ext_ah(6, &tcp(22, 50000, 7, 8, 0x010, &[], payload)))),
+            eth(
+                IPV6,
+                &ipv6(51, &ext_ah(6, &tcp(22, 50000, 7, 8, 0x010, &[], payload))),
+            ),
             &[
                 (DISSECT_FLAGS, FLAG_ETHERNET | FLAG_IPV6 | FLAG_TCP),
                 (DISSECT_IPV6_EXT, IPV6_EXT_AUTH),
@@ -524,7 +635,10 @@ pub fn fixtures() -> Vec<Fixture> {
         f(
             "eth ipv6 esp stop",
             LINKTYPE_ETHERNET,
-            eth(IPV6, &ipv6(50, &[0, 0, 1, 0, 0, 0, 0, 1, 0xee, 0xee, 0xee, 0xee])),
+            eth(
+                IPV6,
+                &ipv6(50, &[0, 0, 1, 0, 0, 0, 0, 1, 0xee, 0xee, 0xee, 0xee]),
+            ),
             &[
                 (DISSECT_FLAGS, FLAG_ETHERNET | FLAG_IPV6),
                 (DISSECT_IPV6_EXT, IPV6_EXT_ESP),
@@ -537,7 +651,11 @@ pub fn fixtures() -> Vec<Fixture> {
             "eth ipv6 no next header",
             LINKTYPE_ETHERNET,
             eth(IPV6, &ipv6(59, &[])),
-            &[(DISSECT_IPV6_EXT, IPV6_EXT_NO_NEXT), (DISSECT_IP_PROTOCOL, 59), (DISSECT_PAYLOAD_LEN, 0)],
+            &[
+                (DISSECT_IPV6_EXT, IPV6_EXT_NO_NEXT),
+                (DISSECT_IP_PROTOCOL, 59),
+                (DISSECT_PAYLOAD_LEN, 0),
+            ],
         ),
         f(
             "eth ipv6 icmpv6 neighbour solicitation",
@@ -553,7 +671,13 @@ pub fn fixtures() -> Vec<Fixture> {
             "eth ipv6 icmpv6 echo reply",
             LINKTYPE_ETHERNET,
             eth(IPV6, &ipv6(58, &icmp(129, 0, [0xbe, 0xef, 0, 2], &[]))),
-            &[(DISSECT_FLAGS, FLAG_ETHERNET | FLAG_IPV6 | FLAG_ICMPV6 | FLAG_ICMP_ECHO), (DISSECT_ICMP_ID, 0xbeef)],
+            &[
+                (
+                    DISSECT_FLAGS,
+                    FLAG_ETHERNET | FLAG_IPV6 | FLAG_ICMPV6 | FLAG_ICMP_ECHO,
+                ),
+                (DISSECT_ICMP_ID, 0xbeef),
+            ],
         ),
         f(
             "eth 802.3 length frame (LLC STP, padded)",
@@ -591,12 +715,20 @@ pub fn fixtures() -> Vec<Fixture> {
             "sll arp, broadcast",
             LINKTYPE_LINUX_SLL,
             sll(1, 0x0806, &arp(1, MAC_A, IP_A, [0; 6], IP_B)),
-            &[(DISSECT_FLAGS, FLAG_SLL | FLAG_ARP | FLAG_ARP_ETH_IPV4), (DISSECT_SLL_PKTTYPE, 1)],
+            &[
+                (DISSECT_FLAGS, FLAG_SLL | FLAG_ARP | FLAG_ARP_ETH_IPV4),
+                (DISSECT_SLL_PKTTYPE, 1),
+            ],
         ),
         f(
             "sll2 ipv6 tcp, ifindex 7, host",
             LINKTYPE_LINUX_SLL2,
-            sll2(IPV6, 7, 0, &ipv6(6, &tcp(51000, 443, 9, 10, 0x018, &[], payload))),
+            sll2(
+                IPV6,
+                7,
+                0,
+                &ipv6(6, &tcp(51000, 443, 9, 10, 0x018, &[], payload)),
+            ),
             &[
                 (DISSECT_FLAGS, FLAG_SLL2 | FLAG_IPV6 | FLAG_TCP),
                 (DISSECT_SLL_IFINDEX, 7),
@@ -611,7 +743,10 @@ pub fn fixtures() -> Vec<Fixture> {
             LINKTYPE_LINUX_SLL2,
             sll2(IPV4, 3, 4, &ipv4(1, 0, &[], &echo)),
             &[
-                (DISSECT_FLAGS, FLAG_SLL2 | FLAG_IPV4 | FLAG_ICMP | FLAG_ICMP_ECHO),
+                (
+                    DISSECT_FLAGS,
+                    FLAG_SLL2 | FLAG_IPV4 | FLAG_ICMP | FLAG_ICMP_ECHO,
+                ),
                 (DISSECT_SLL_IFINDEX, 3),
                 (DISSECT_SLL_PKTTYPE, 4),
             ],
@@ -631,7 +766,11 @@ pub fn fixtures() -> Vec<Fixture> {
             "raw ipv6 tcp",
             LINKTYPE_RAW,
             ipv6(6, &tcp(53, 40000, 1, 1, 0x012, &[], &[])),
-            &[(DISSECT_FLAGS, FLAG_IPV6 | FLAG_TCP | FLAG_DNS), (DISSECT_ETHERTYPE, 0x86dd), (DISSECT_TRANSPORT_OFFSET, 40)],
+            &[
+                (DISSECT_FLAGS, FLAG_IPV6 | FLAG_TCP | FLAG_DNS),
+                (DISSECT_ETHERTYPE, 0x86dd),
+                (DISSECT_TRANSPORT_OFFSET, 40),
+            ],
         ),
         f(
             "linktype ipv4 icmp",
@@ -643,12 +782,19 @@ pub fn fixtures() -> Vec<Fixture> {
             "linktype ipv6 udp",
             LINKTYPE_IPV6,
             ipv6(17, &udp_v6),
-            &[(DISSECT_FLAGS, FLAG_IPV6 | FLAG_UDP), (DISSECT_PAYLOAD_OFFSET, 48)],
+            &[
+                (DISSECT_FLAGS, FLAG_IPV6 | FLAG_UDP),
+                (DISSECT_PAYLOAD_OFFSET, 48),
+            ],
         ),
         f(
             "null little-endian AF_INET udp",
             LINKTYPE_NULL,
-            [&2u32.to_le_bytes()[..], &ipv4(17, 0, &[], &udp(40000, 9, payload))].concat(),
+            [
+                &2u32.to_le_bytes()[..],
+                &ipv4(17, 0, &[], &udp(40000, 9, payload)),
+            ]
+            .concat(),
             &[
                 (DISSECT_FLAGS, FLAG_LOOPBACK | FLAG_IPV4 | FLAG_UDP),
                 (DISSECT_LINK_PROTOCOL, 2),
@@ -658,26 +804,50 @@ pub fn fixtures() -> Vec<Fixture> {
         f(
             "null big-endian AF_INET6 (darwin 30) tcp",
             LINKTYPE_NULL,
-            [&30u32.to_be_bytes()[..], &ipv6(6, &tcp(1, 2, 3, 4, 0x004, &[], &[]))].concat(),
-            &[(DISSECT_FLAGS, FLAG_LOOPBACK | FLAG_IPV6 | FLAG_TCP), (DISSECT_LINK_PROTOCOL, 30)],
+            [
+                &30u32.to_be_bytes()[..],
+                &ipv6(6, &tcp(1, 2, 3, 4, 0x004, &[], &[])),
+            ]
+            .concat(),
+            &[
+                (DISSECT_FLAGS, FLAG_LOOPBACK | FLAG_IPV6 | FLAG_TCP),
+                (DISSECT_LINK_PROTOCOL, 30),
+            ],
         ),
         f(
             "null little-endian AF_INET6 (freebsd 28) icmpv6",
             LINKTYPE_NULL,
-            [&28u32.to_le_bytes()[..], &ipv6(58, &icmp(128, 0, [0, 1, 0, 1], &[]))].concat(),
-            &[(DISSECT_FLAGS, FLAG_LOOPBACK | FLAG_IPV6 | FLAG_ICMPV6 | FLAG_ICMP_ECHO)],
+            [
+                &28u32.to_le_bytes()[..],
+                &ipv6(58, &icmp(128, 0, [0, 1, 0, 1], &[])),
+            ]
+            .concat(),
+            &[(
+                DISSECT_FLAGS,
+                FLAG_LOOPBACK | FLAG_IPV6 | FLAG_ICMPV6 | FLAG_ICMP_ECHO,
+            )],
         ),
         f(
             "loop AF_INET6 (openbsd 24) udp",
             LINKTYPE_LOOP,
             [&24u32.to_be_bytes()[..], &ipv6(17, &udp_v6)].concat(),
-            &[(DISSECT_FLAGS, FLAG_LOOPBACK | FLAG_IPV6 | FLAG_UDP), (DISSECT_LINK_PROTOCOL, 24)],
+            &[
+                (DISSECT_FLAGS, FLAG_LOOPBACK | FLAG_IPV6 | FLAG_UDP),
+                (DISSECT_LINK_PROTOCOL, 24),
+            ],
         ),
         f(
             "loop AF_INET tcp",
             LINKTYPE_LOOP,
-            [&2u32.to_be_bytes()[..], &ipv4(6, 0, &[], &tcp(1, 2, 3, 4, 0x002, &[], &[]))].concat(),
-            &[(DISSECT_FLAGS, FLAG_LOOPBACK | FLAG_IPV4 | FLAG_TCP), (DISSECT_NETWORK_OFFSET, 4)],
+            [
+                &2u32.to_be_bytes()[..],
+                &ipv4(6, 0, &[], &tcp(1, 2, 3, 4, 0x002, &[], &[])),
+            ]
+            .concat(),
+            &[
+                (DISSECT_FLAGS, FLAG_LOOPBACK | FLAG_IPV4 | FLAG_TCP),
+                (DISSECT_NETWORK_OFFSET, 4),
+            ],
         ),
     ]
 }
@@ -697,22 +867,55 @@ pub fn check_bounds(l: &Layers, len: usize) -> Result<(), String> {
     within("transport", l.transport_offset, 0, true)?;
     let eth = l.flags & FLAG_ETHERNET != 0;
     let sll = l.flags & (FLAG_SLL | FLAG_SLL2) != 0;
-    within("link src", l.link_src_offset, l.link_addr_len as u64, eth || sll)?;
+    within(
+        "link src",
+        l.link_src_offset,
+        l.link_addr_len as u64,
+        eth || sll,
+    )?;
     within("link dst", l.link_dst_offset, l.link_addr_len as u64, eth)?;
     let alen = if l.ip_version == 6 { 16 } else { 4 };
     let ip = l.flags & (FLAG_IPV4 | FLAG_IPV6) != 0;
     within("ip src", l.ip_src_offset, alen, ip)?;
     within("ip dst", l.ip_dst_offset, alen, ip)?;
     within("ip header", l.network_offset, l.ip_header_len as u64, ip)?;
-    within("ip checksum", l.ip_checksum_offset, 2, l.flags & FLAG_IPV4 != 0)?;
-    within("ip options", l.ip_options_offset, l.ip_options_len as u64, true)?;
+    within(
+        "ip checksum",
+        l.ip_checksum_offset,
+        2,
+        l.flags & FLAG_IPV4 != 0,
+    )?;
+    within(
+        "ip options",
+        l.ip_options_offset,
+        l.ip_options_len as u64,
+        true,
+    )?;
     let tcp = l.flags & FLAG_TCP != 0;
-    within("tcp header", l.transport_offset, l.tcp_header_len as u64, tcp)?;
-    within("tcp options", l.tcp_options_offset, l.tcp_options_len as u64, true)?;
+    within(
+        "tcp header",
+        l.transport_offset,
+        l.tcp_header_len as u64,
+        tcp,
+    )?;
+    within(
+        "tcp options",
+        l.tcp_options_offset,
+        l.tcp_options_len as u64,
+        true,
+    )?;
     within("udp header", l.transport_offset, 8, l.flags & FLAG_UDP != 0)?;
-    within("icmp header", l.transport_offset, 8, l.flags & (FLAG_ICMP | FLAG_ICMPV6) != 0)?;
+    within(
+        "icmp header",
+        l.transport_offset,
+        8,
+        l.flags & (FLAG_ICMP | FLAG_ICMPV6) != 0,
+    )?;
     let arp = l.flags & FLAG_ARP != 0;
-    let (h, p) = ((l.arp_addr_lens & 0xff) as u64, (l.arp_addr_lens >> 8) as u64);
+    let (h, p) = (
+        (l.arp_addr_lens & 0xff) as u64,
+        (l.arp_addr_lens >> 8) as u64,
+    );
     within("arp sha", l.arp_sender_hw_offset, h, arp)?;
     within("arp spa", l.arp_sender_proto_offset, p, arp)?;
     within("arp tha", l.arp_target_hw_offset, h, arp)?;
