@@ -507,3 +507,41 @@ pub(crate) fn be16(h: &[u8], i: usize) -> u32 {
 pub(crate) fn be32(h: &[u8], i: usize) -> u32 {
     u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_layout_covers_every_field_once() {
+        // One u32 per field, in word order: the struct and the DISSECT_* indices agree in size.
+        assert_eq!(std::mem::size_of::<Layers>(), Layers::RECORD_WORDS * 4);
+        assert_eq!(DISSECT_PAYLOAD_LEN + 1, Layers::RECORD_WORDS);
+        let l = Layers {
+            flags: 1,
+            error_layer: 2,
+            icmp_seq: 3,
+            payload_offset: 4,
+            payload_len: 5,
+            ..Layers::default()
+        };
+        let mut w = [0u32; Layers::RECORD_WORDS + 1];
+        l.write_words(&mut w);
+        assert_eq!(
+            [
+                w[DISSECT_FLAGS],
+                w[DISSECT_ERROR_LAYER],
+                w[DISSECT_ICMP_SEQ]
+            ],
+            [1, 2, 3]
+        );
+        assert_eq!(
+            [
+                w[DISSECT_PAYLOAD_OFFSET],
+                w[DISSECT_PAYLOAD_LEN],
+                w[Layers::RECORD_WORDS]
+            ],
+            [4, 5, 0]
+        );
+    }
+}
