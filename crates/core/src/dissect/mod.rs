@@ -85,14 +85,18 @@ pub const FLAG_UNKNOWN_NETWORK: u32 = 1 << 19;
 pub const FLAG_UNKNOWN_TRANSPORT: u32 = 1 << 20;
 
 // ---- Flags: errors (bits 28..=31) ----
-/// A length field (IPv4 total length or UDP length) says the packet is longer than the bytes captured
-/// (the snapshot length cut it). Not an error of the packet: the decoded layers are complete.
+/// A length field (IPv4 total length, IPv6 payload length, or UDP length) says the packet is longer than
+/// the bytes captured (the snapshot length cut it). Not an error of the packet: the layers decoded are
+/// whole, and the payload length counts only the bytes captured. Not set for a UDP length in a first
+/// fragment, which counts the whole datagram.
 pub const FLAG_SNAPLEN: u32 = 1 << 28;
 /// The header named by [`Layers::error_layer`] is cut short by the captured length.
 pub const FLAG_TRUNCATED: u32 = 1 << 29;
 /// The header named by [`Layers::error_layer`] has a length field that lies (IHL < 5, total length
 /// < IHL*4, TCP data offset < 5 or past the IP end, IPv6 extension header past the IP end, UDP length < 8
-/// or past the IP end, wrong IP version).
+/// or past the IP end of an unfragmented datagram, a version nibble that is not the ethertype's).
+/// "Past the IP end" is malformed when the IP length ends the datagram within the capture, truncated
+/// ([`FLAG_TRUNCATED`]) when the capture ends first.
 pub const FLAG_MALFORMED: u32 = 1 << 30;
 
 // ---- Layer numbers for `error_layer` ----
