@@ -33,6 +33,7 @@ mod abi;
 mod batch;
 mod bpf;
 mod capture;
+pub mod dissect;
 mod error;
 mod fanout;
 mod file;
