@@ -15,6 +15,7 @@ dpkg -s libpcap0.8 >/dev/null 2>&1 || packages+=(libpcap0.8)   # string filters'
 command -v xz >/dev/null || packages+=(xz-utils)   # unpacks the glibc 2.17 toolchain the build links with
 command -v readelf >/dev/null || packages+=(binutils)   # the package test reads the .node's GLIBC_ versions
 command -v tcpdump >/dev/null || packages+=(tcpdump)   # the pcapfile and CLI tests read and write files with tcpdump -r
+command -v tshark >/dev/null || packages+=(tshark)   # the dissector's oracle: tshark reads the same bytes, field by field
 apt_install "netring setup" "${packages[@]}"
 
 if ! command -v cargo >/dev/null; then
