@@ -1,5 +1,5 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
@@ -178,6 +178,48 @@ privileged('tcpdump habits: -i or a bare name, the filter as trailing words, -r,
   t.like(summary(read.stdout), { packets: 50, bytes: 50 * 100 })
   t.regex(read.stdout, /^cpu\/pkt\s+-$/m, 'no CPU per packet for 50 packets')
 })
+
+privileged('a typo or a missing interface leaves an existing capture file byte for byte as it was', async (t, ns) => {
+  const path = join(dir, 'good.pcap')
+  const good = Buffer.concat([Buffer.from('d4c3b2a1020004000000000000000000ffff000001000000', 'hex'), Buffer.alloc(2516, 7)])
+  const cases: Array<[string[], number, RegExp]> = [
+    [['capture', `ring:${A}`, '--netns', ns.name, '-w', path, '-f', 'udp prot 53'], 2, /does not compile/],
+    [['capture', `ring:${A}`, '--netns', ns.name, '-w', path, 'udp', 'prot', '53'], 2, /does not compile/],
+    [['capture', 'ring:nope0', '--netns', ns.name, '-w', path], 1, /no such interface "nope0"/],
+    [['capture', '-r', join(dir, 'missing.pcap'), '-w', path], 1, /ENOENT/],
+  ]
+  for (const [args, code, message] of cases) {
+    writeFileSync(path, good)
+    const run = await cli(args)
+    t.is(run.code, code, run.stderr)
+    t.regex(run.stderr, message)
+    t.deepEqual(readFileSync(path), good, args.join(' '))
+  }
+})
+
+/** Packets tcpdump reads from `path` so far (a file still being written may end mid-record). */
+function tcpdumpCount(path: string): number {
+  const r = spawnSync('tcpdump', ['--count', '-r', path], { encoding: 'utf8' })
+  return Number(/^(\d+) packets?/m.exec(r.stdout)?.[1] ?? 0)
+}
+
+for (const buffered of [false, true]) {
+  privileged(`a SIGKILLed capture${buffered ? ' with -U' : ''} leaves a file with the packets written before it`, async (t, ns) => {
+    const path = join(dir, `killed-${buffered}.pcap`)
+    const frames = Array.from({ length: 600 }, (_, i) => frame(i, 1000))
+    const args = ['capture', '-i', A, '--netns', ns.name, '-w', path, ...(buffered ? ['-U'] : [])]
+    const run = await cliWhile(args, async (child) => {
+      await sendFrom(ns, frames)
+      // The file fills as the packets come (at once with -U, else within a second):
+      // wait for it, then kill the capture without a chance to finish.
+      const deadline = Date.now() + 20_000
+      while (tcpdumpCount(path) < frames.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+      child.kill('SIGKILL')
+    })
+    t.is(run.code, null)
+    t.is(tcpdumpCount(path), frames.length)
+  })
+}
 
 privileged('stats on a TPACKET_V2 ring of 256 frames counts every frame', async (t, ns) => {
   const frames = Array.from({ length: 200 }, (_, i) => frame(i, 70))

@@ -17,7 +17,7 @@ import { openTx } from './sender'
 const USAGE: Record<string, string> = {
   stats: 'usage: netring stats <uri> | -i IFACE | -r FILE [-c COUNT] [-t SECONDS] [-f FILTER] [-s SNAPLEN] [-p] [RING OPTIONS] [--netns NAME] [EXPRESSION]',
   capture:
-    'usage: netring capture <uri> | -i IFACE | -r FILE -w FILE [-c COUNT] [-t SECONDS] [-s SNAPLEN] [-p] [RING OPTIONS] [--format pcap|pcap-ns|pcapng] [--netns NAME] [EXPRESSION]',
+    'usage: netring capture <uri> | -i IFACE | -r FILE -w FILE [-U] [-c COUNT] [-t SECONDS] [-s SNAPLEN] [-p] [RING OPTIONS] [--format pcap|pcap-ns|pcapng] [--netns NAME] [EXPRESSION]',
   replay: 'usage: netring replay FILE <uri> [--pps N] [--loop N] [--netns NAME]',
   interfaces: 'usage: netring interfaces',
 }
@@ -56,13 +56,18 @@ ${SOURCE_HELP}
   capture: `${USAGE.capture}
 
 Writes the packets of <uri> to FILE without passing them through JavaScript: pcap with
-microsecond timestamps, or pcapng when FILE ends in .pcapng (or as --format says). FILE is
-created before the capture starts, so an unwritable path fails at once.
+microsecond timestamps, or pcapng when FILE ends in .pcapng (or as --format says). As
+tcpdump does, FILE is created once the capture is open and its filter compiled, and
+before the first packet is read, so an unwritable path fails at once and a killed
+capture loses at most its last second (or 64 KiB) of packets.
 ${SOURCE_HELP}
 
   -i, --interface IFACE capture on IFACE (ring:IFACE)
   -r, --read FILE       read FILE (pcap or pcapng)
-  -w, --write FILE      the output file (required)
+  -w, --write FILE      the output file (required), created once the capture and its
+                        filter work: a typo never touches an existing file
+  -U, --packet-buffered write each batch to FILE as soon as it is read (otherwise the
+                        64 KiB buffer is written when full and at least every second)
   -c, --count COUNT     stop after COUNT packets
   -t, --time SECONDS    stop after SECONDS
   -f, --filter FILTER   a tcpdump filter (kernel filter), instead of an EXPRESSION
@@ -133,6 +138,7 @@ const OPTIONS: Record<string, ParseArgsConfig['options']> = {
     ...ring,
     ...source,
     write: { type: 'string', short: 'w' },
+    'packet-buffered': { type: 'boolean', short: 'U' },
     count: { type: 'string', short: 'c' },
     time: { type: 'string', short: 't' },
     filter: { type: 'string', short: 'f', multiple: true },
@@ -211,7 +217,8 @@ async function runRecording({ uri, expression }: Source, values: Values, write?:
   const geometry = { version, blockCount, frameCount }
   // Promiscuous by default on a live interface, as tcpdump; -p turns it off.
   const promiscuous = uri.startsWith('pcapfile:') ? undefined : values['no-promiscuous-mode'] !== true
-  const recorder = record(uri, { count, snaplen, promiscuous, ...geometry, filter, netns, write, format, countFilters })
+  const packetBuffered = write === undefined ? undefined : values['packet-buffered'] === true
+  const recorder = record(uri, { count, snaplen, promiscuous, ...geometry, filter, netns, write, format, countFilters, packetBuffered })
   // As tcpdump does: tells a script (and the tests) that the capture is open.
   process.stderr.write(`netring: ${uri.startsWith('pcapfile:') ? 'reading from' : 'listening on'} ${uri}\n`)
   const started = performance.now()

@@ -101,6 +101,7 @@ export const RECORD_OPTIONS: Record<string, OptionType> = {
   format: 'string',
   count: 'number',
   countFilters: 'strings',
+  packetBuffered: 'boolean',
 }
 
 /** Type checks against `types`; ranges and geometry rules are checked natively, before any syscall. */

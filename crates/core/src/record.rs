@@ -70,7 +70,14 @@ pub struct RecordOptions {
     pub count_filters: Vec<Program>,
     /// Bytes kept of each file packet (a live capture has its own snaplen).
     pub snaplen: u32,
+    /// Write each batch to the file as soon as it is read (tcpdump's `-U`); otherwise the
+    /// writer's buffer goes out when it fills and at least every [`FLUSH_MS`].
+    pub packet_buffered: bool,
 }
+
+/// The longest a written packet stays in the writer's buffer (tcpdump's 1 s), so that a
+/// killed recording loses at most the last second or [`crate::WRITE_BUFFER`] bytes.
+pub const FLUSH_MS: u128 = 1000;
 
 /// Matches of one of [`RecordOptions::count_filters`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -182,7 +189,9 @@ impl Drop for Recorder {
 
 /// The recording loop: read, count, write; wait in poll() when a live capture is idle.
 fn run(mut source: RecordSource, options: RecordOptions, shared: &Shared) -> Result<()> {
-    let RecordOptions { mut writer, limit, count_filters: programs, snaplen } = options;
+    let RecordOptions { mut writer, limit, count_filters: programs, snaplen, packet_buffered } = options;
+    let mut last_flush = Instant::now();
+    let mut unflushed = false;
     let mut batch = Batch::default();
     let mut packets = 0u64;
     let mut last_stats = Instant::now();
@@ -247,13 +256,23 @@ fn run(mut source: RecordSource, options: RecordOptions, shared: &Shared) -> Res
                 total.fetch_add(b, Ordering::Relaxed);
             }
             if let Some(w) = writer.as_mut() {
-                if let Err(e) = w.write(&batch) {
+                if let Err(e) = w.write(&batch).and_then(|()| if packet_buffered { w.flush() } else { Ok(()) }) {
                     break Err(e);
                 }
+                unflushed = !packet_buffered;
             }
             packets += keep as u64;
             shared.packets.store(packets, Ordering::Relaxed);
             shared.bytes.fetch_add(bytes, Ordering::Relaxed);
+        }
+        if unflushed && last_flush.elapsed().as_millis() >= FLUSH_MS {
+            if let Some(w) = writer.as_mut() {
+                if let Err(e) = w.flush() {
+                    break Err(e);
+                }
+            }
+            unflushed = false;
+            last_flush = Instant::now();
         }
         if last_stats.elapsed().as_millis() >= STATS_MS {
             last_stats = Instant::now();

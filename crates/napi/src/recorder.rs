@@ -60,8 +60,9 @@ impl NativeFileReader {
 #[napi(object)]
 #[derive(Default)]
 pub struct RecordOptions {
-    /// Write the packets to this file (created or truncated before the capture starts).
-    /// Default: count only.
+    /// Write the packets to this file. It is created (or truncated) only once the capture
+    /// is open and every filter compiled, so a typo never touches an existing file; it is
+    /// still created before the first packet is read. Default: count only.
     pub write: Option<String>,
     /// `'pcap'` (microseconds), `'pcap-ns'` or `'pcapng'`. Default: pcapng for a
     /// `.pcapng` path, pcap otherwise.
@@ -73,6 +74,9 @@ pub struct RecordOptions {
     /// a small classic BPF interpreter runs them), each with its own count in
     /// `progress().filters`; unlike the kernel `filter` option they drop nothing. Default: none.
     pub count_filters: Option<Vec<String>>,
+    /// Write each batch to the file as soon as it is read (tcpdump's `-U`). Default: false,
+    /// the written packets go out when 64 KiB are buffered and at least once a second.
+    pub packet_buffered: Option<bool>,
 }
 
 /// Matches of one of `countFilters`.
@@ -141,10 +145,7 @@ impl NativeRecorder {
         };
         let options = options.unwrap_or_default();
         let snaplen = integer("snaplen", options.snaplen).map_err(to_napi)?.unwrap_or(MAX_SNAPLEN);
-        let writer = match (&record.write, format) {
-            (Some(path), Some(format)) => Some(FileWriter::create(path, format).map_err(to_napi)?),
-            _ => None,
-        };
+        // tcpdump's order: the capture and its filters first, the output file last.
         let source = if scheme == "pcapfile" {
             let filter = options.filter.as_ref().map(filter).transpose().map_err(to_napi)?;
             RecordSource::file(&target, filter.as_ref()).map_err(to_napi)?
@@ -159,7 +160,12 @@ impl NativeRecorder {
             .map(|expression| Program::compile(expression))
             .collect::<Result<Vec<_>, _>>()
             .map_err(to_napi)?;
-        let recorder = Recorder::start(source, CoreRecordOptions { writer, limit, count_filters, snaplen })
+        let writer = match (&record.write, format) {
+            (Some(path), Some(format)) => Some(FileWriter::create(path, format).map_err(to_napi)?),
+            _ => None,
+        };
+        let packet_buffered = record.packet_buffered.unwrap_or(false);
+        let recorder = Recorder::start(source, CoreRecordOptions { writer, limit, count_filters, snaplen, packet_buffered })
             .map_err(|e| napi::Error::from_reason(format!("could not start the recording thread: {e}")))?;
         Ok(NativeRecorder { recorder })
     }

@@ -18,7 +18,7 @@ mod read;
 mod write;
 
 pub use read::{FileInterface, FileReader};
-pub use write::FileWriter;
+pub use write::{FileWriter, WRITE_BUFFER};
 
 /// Bytes read from the file at a time.
 const READ_CHUNK: usize = 1 << 20;

@@ -85,13 +85,13 @@ fn damage_is_reported_with_packet_number_and_offset_after_the_good_packets() {
     assert!(e.to_string().contains("truncated"), "{e}");
 
     // Absurd caplen in the second record: incl_len 0x7fffffff.
-    let (b, e) = damaged("caplen.pcap", |v| v[100 + 8..100 + 12].copy_from_slice(&0x7fff_ffffu32.to_be_bytes()));
+    let (b, e) = damaged("caplen.pcap", |v| v[100 + 8..100 + 12].copy_from_slice(&0x7fff_ffffu32.to_ne_bytes()));
     assert_eq!(b.len(), 1);
     assert!(e.unwrap().to_string().contains("byte offset 100 (packet 2)"));
 
     // incl_len > orig_len is no damage (libpcap passes it on): the record's length is
     // then the captured one.
-    let (b, e) = damaged("len.pcap", |v| v[24 + 12..24 + 16].copy_from_slice(&10u32.to_be_bytes()));
+    let (b, e) = damaged("len.pcap", |v| v[24 + 12..24 + 16].copy_from_slice(&10u32.to_ne_bytes()));
     assert!(e.is_none(), "{e:?}");
     assert_eq!(b.len(), 3);
     assert_eq!((b.get(0).unwrap().len, b.get(0).unwrap().data.len()), (60, 60));
@@ -111,4 +111,22 @@ fn truncated_header_missing_file_and_unwritable_path_are_named() {
     assert!(e.to_string().contains("\"/nonexistent/x.pcap\""), "{e}");
     let e = FileWriter::create("/nonexistent/x.pcap", FileFormat::Pcap).unwrap_err();
     assert_eq!(e.errno(), Some(libc::ENOENT));
+}
+
+#[test]
+fn flush_puts_the_buffered_packets_in_the_file() {
+    for (name, format) in [("flush.pcap", FileFormat::Pcap), ("flush-ns.pcap", FileFormat::PcapNs), ("flush.pcapng", FileFormat::PcapNg)] {
+        let path = temp(name);
+        let mut w = FileWriter::create(&path, format).unwrap();
+        w.write(&sample()).unwrap();
+        let buffered = std::fs::metadata(&path).unwrap().len();
+        w.flush().unwrap();
+        let flushed = std::fs::metadata(&path).unwrap().len();
+        assert!(flushed > buffered + 60 + 20 + 1514, "{name}: {buffered} then {flushed} bytes");
+        // What a killed process leaves behind reads back whole.
+        let (got, err) = read_all(&path);
+        assert!(err.is_none(), "{name}: {err:?}");
+        assert_eq!(got.len(), 3, "{name}");
+        drop(w);
+    }
 }

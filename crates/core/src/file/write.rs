@@ -4,18 +4,24 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::time::Duration;
 
-use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
+use pcap_file::pcap::PcapHeader;
 use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
 use pcap_file::pcapng::blocks::interface_description::{InterfaceDescriptionBlock, InterfaceDescriptionOption};
 use pcap_file::pcapng::PcapNgWriter;
-use pcap_file::{DataLink, PcapError, TsResolution};
+use pcap_file::{DataLink, Endianness, PcapError, TsResolution};
 
-use super::{file_error, FileFormat, FILE_SNAPLEN, READ_CHUNK};
+use super::{file_error, FileFormat, FILE_SNAPLEN};
 use crate::batch::Batch;
 use crate::error::{Error, Result};
 
+/// Bytes buffered before they are written to the file: a process killed before a
+/// [`FileWriter::flush`] loses at most this much (tcpdump's stdio buffer is 4 KiB to 64 KiB).
+pub const WRITE_BUFFER: usize = 64 * 1024;
+
 enum Sink {
-    Pcap(PcapWriter<BufWriter<File>>),
+    /// Classic pcap: `pcap-file` writes the file header; the 16-byte record headers are
+    /// written here, because its `PcapWriter` gives no way to flush the writer it owns.
+    Pcap { out: BufWriter<File>, nanoseconds: bool },
     PcapNg(PcapNgWriter<BufWriter<File>>),
 }
 
@@ -37,21 +43,21 @@ impl FileWriter {
     /// fails here, before any capture starts.
     pub fn create(path: &str, format: FileFormat) -> Result<FileWriter> {
         let file = File::create(path).map_err(file_error(path, "create"))?;
-        let out = BufWriter::with_capacity(READ_CHUNK, file);
+        let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
         let write_error = |e: PcapError| Error::File { path: path.to_owned(), op: "write", source: pcap_io(e) };
         let sink = match format {
             FileFormat::Pcap | FileFormat::PcapNs => {
+                let nanoseconds = format == FileFormat::PcapNs;
                 let header = PcapHeader {
                     snaplen: FILE_SNAPLEN,
                     datalink: DataLink::ETHERNET,
-                    ts_resolution: if format == FileFormat::PcapNs {
-                        TsResolution::NanoSecond
-                    } else {
-                        TsResolution::MicroSecond
-                    },
+                    ts_resolution: if nanoseconds { TsResolution::NanoSecond } else { TsResolution::MicroSecond },
+                    // The record headers below are written in the machine's byte order too.
+                    endianness: Endianness::native(),
                     ..Default::default()
                 };
-                Sink::Pcap(PcapWriter::with_header(out, header).map_err(write_error)?)
+                header.write_to(&mut out).map_err(write_error)?;
+                Sink::Pcap { out, nanoseconds }
             }
             FileFormat::PcapNg => {
                 let mut writer = PcapNgWriter::new(out).map_err(write_error)?;
@@ -78,7 +84,14 @@ impl FileWriter {
             let timestamp = Duration::new(u64::from(p.sec), p.nsec);
             let len = p.len.max(p.data.len() as u32);
             let written = match &mut self.sink {
-                Sink::Pcap(w) => w.write_packet(&PcapPacket::new(timestamp, len, p.data)).map(drop),
+                Sink::Pcap { out, nanoseconds } => {
+                    let fraction = if *nanoseconds { p.nsec } else { p.nsec / 1000 };
+                    let mut record = [0u8; 16];
+                    for (i, field) in [p.sec, fraction, p.data.len() as u32, len].into_iter().enumerate() {
+                        record[i * 4..i * 4 + 4].copy_from_slice(&field.to_ne_bytes());
+                    }
+                    out.write_all(&record).and_then(|()| out.write_all(p.data)).map_err(PcapError::IoError)
+                }
                 Sink::PcapNg(w) => w
                     .write_pcapng_block(EnhancedPacketBlock {
                         interface_id: 0,
@@ -95,10 +108,20 @@ impl FileWriter {
         Ok(())
     }
 
+    /// Writes what is buffered to the file (the buffer is written out by itself whenever it
+    /// fills).
+    pub fn flush(&mut self) -> Result<()> {
+        let out = match &mut self.sink {
+            Sink::Pcap { out, .. } => out,
+            Sink::PcapNg(w) => w.get_mut(),
+        };
+        out.flush().map_err(file_error(&self.path, "write"))
+    }
+
     /// Writes out what is buffered and closes the file; returns the packets written.
     pub fn finish(self) -> Result<u64> {
         let mut out = match self.sink {
-            Sink::Pcap(w) => w.into_writer(),
+            Sink::Pcap { out, .. } => out,
             Sink::PcapNg(w) => w.into_inner(),
         };
         out.flush().map_err(file_error(&self.path, "write"))?;
