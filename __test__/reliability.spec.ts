@@ -40,10 +40,37 @@ for (const how of ['deleted', 'set down'] as const) {
       await turn()
       const flushed = await t.throwsAsync(tx.flush())
       t.true(GONE.includes((flushed as NodeJS.ErrnoException).code!), `flush: ${flushed?.message}`)
-      // The error was reported; close() still releases the sender, and settles.
-      await tx.close().catch(() => {})
+      // flush() reported it: close() releases the sender and resolves.
+      await t.notThrowsAsync(tx.close())
       t.true(tx.closed)
       if (how === 'set down') ns.ip('link', 'del', out)
+    }
+  })
+}
+
+privileged('TX ring: the interface deleted before a kick, with no send or flush after it: close() rejects with it', async (t, ns) => {
+  for (let round = 0; round < 10; round++) {
+    const [, out] = vethPair(ns, round)
+    const tx = openTx(`ring:${out}`, { netns: ns.name })
+    await tx.send(frame(round))
+    ns.ip('link', 'del', out)
+    await turn()
+    await turn()
+    const error = await t.throwsAsync(tx.close())
+    t.true(GONE.includes((error as NodeJS.ErrnoException).code!), `close: ${error?.message}`)
+    t.true(tx.closed)
+  }
+})
+
+for (const scheme of ['ring', 'int']) {
+  privileged(`${scheme}: a flush() still pending when close() is called: both resolve, every frame sent`, async (t, ns) => {
+    for (let round = 0; round < 200; round++) {
+      const tx = openTx(`${scheme}:${B}`, { netns: ns.name })
+      void tx.send(frame(round))
+      const flushed = tx.flush()
+      const stats = await tx.close()
+      await flushed
+      t.deepEqual(stats, { sent: 1, errors: 0, queued: 1 }, `round ${round}`)
     }
   })
 }
@@ -83,8 +110,16 @@ for (const [name, options] of modes) {
     privileged(`${name}: ${inFlight} concurrent next() calls get every packet once, in order`, async (t, ns) => {
       const count = 20_000
       const capture = openRing(A, { ...options, netns: ns.name })
+      // A second socket sees the same frames in the same order, read one at a time: the
+      // order to compare with (a veth may reorder frames of a sender that moved CPU).
+      const truth = openRing(A, { netns: ns.name })
       const mac = ns.mac(A)
       await sendFrom(ns, Array.from({ length: count }, (_, i) => frame(i, lengthOf(i), mac)))
+      const order: number[] = []
+      for await (const packet of truth) {
+        order.push(seqOf(packet.data))
+        if (order.length === count) break
+      }
       const iterator = capture[Symbol.asyncIterator]()
       const lengths: number[] = []
       const seqs: number[] = []
@@ -98,8 +133,8 @@ for (const [name, options] of modes) {
           if (options.zeroCopy !== true) seqs.push(seqOf(packet.data))
         }
       }
-      t.deepEqual(lengths, Array.from({ length: count }, (_, i) => lengthOf(i)))
-      if (options.zeroCopy !== true) t.deepEqual(seqs, Array.from({ length: count }, (_, i) => i))
+      t.deepEqual(lengths, order.map(lengthOf))
+      if (options.zeroCopy !== true) t.deepEqual(seqs, order)
       t.is(capture.stats().delivered, count)
       capture.close()
       t.deepEqual(await iterator.next(), { done: true, value: undefined })
@@ -109,6 +144,7 @@ for (const [name, options] of modes) {
   privileged(`${name}: no packet is delivered after close(), even when it lands during the loop's yield`, async (t, ns) => {
     const mac = ns.mac(A)
     const frames = Array.from({ length: 20_000 }, (_, i) => frame(i, 64, mac))
+    let cut = 0
     for (let round = 0; round < 40; round++) {
       const capture = openRing(A, { ...options, netns: ns.name })
       await sendFrom(ns, frames)
@@ -120,20 +156,30 @@ for (const [name, options] of modes) {
       }, round % 8)
       let after = 0
       let bad = 0
+      let seen = 0
+      let work = 0
       for await (const packet of capture) {
+        seen++
         if (closed) after++
         else if (packet.data.readUInt16BE(12) !== 0x88b5) bad++
+        // About a microsecond of work a packet: the loop holds the event loop past its
+        // 5 ms turn, so it yields mid-ring and the timer's close() lands in that yield.
+        for (let k = 0; k < 300; k++) work += packet.data[k & 63]
       }
       t.is(after, 0, `round ${round}: packets delivered after close()`)
       t.is(bad, 0, `round ${round}: packets with wrong bytes`)
+      t.true(work >= 0)
+      if (seen < frames.length) cut++
       capture.close()
     }
+    t.true(cut > 0, 'close() never landed while packets were still waiting in the ring')
   })
 }
 
 for (const scheme of ['ring', 'int']) {
   privileged(`${scheme}: sends that are never awaited all go out at close(), each once`, async (t, ns) => {
     for (const count of [1000, 100_000]) {
+      const droppedBefore = (JSON.parse(ns.ip('-s', '-j', 'link', 'show', B))[0] as { stats64: { tx: { dropped: number } } }).stats64.tx.dropped
       const capture = openRing(A, { netns: ns.name, blockCount: 64 })
       const mac = ns.mac(A)
       const tx = openTx(`${scheme}:${B}`, { netns: ns.name })
@@ -142,6 +188,12 @@ for (const scheme of ['ring', 'int']) {
       const stats = await tx.close()
       t.deepEqual(rejected, [])
       t.deepEqual(stats, { sent: count, errors: 0, queued: count })
+      // netring handed every frame to the kernel. A veth queues what it receives on the
+      // CPU's backlog, which drops past net.core.netdev_max_backlog when softirqs run late
+      // (a busy machine); those are counted as the sending end's tx_dropped, and only
+      // the rest can arrive.
+      const link = JSON.parse(ns.ip('-s', '-j', 'link', 'show', B))[0] as { stats64: { tx: { dropped: number } } }
+      const expected = count - (link.stats64.tx.dropped - droppedBefore)
       // Each once, but not necessarily in order: the kernel queues a veth's frames on the
       // backlog of the CPU that sent them, so a sender that moves to another CPU can have
       // later frames delivered first (the ordered tests in tx.spec.ts send fewer).
@@ -153,10 +205,11 @@ for (const scheme of ['ring', 'int']) {
           if (seq >= count || seen[seq]++ !== 0) t.fail(`frame ${seq} arrived twice or was never sent`)
           arrived++
         }
-        if (arrived >= count) break
+        if (arrived >= expected) break
       }
-      t.is(arrived, count)
-      t.is(seen.indexOf(0), -1, 'every frame arrived')
+      t.is(arrived, expected, `capture: ${JSON.stringify(capture.stats())}`)
+      if (expected === count) t.is(seen.indexOf(0), -1, 'every frame arrived')
+      else t.log(`${count - expected} of ${count} frames dropped by the kernel's backlog (${B} tx_dropped)`)
     }
   })
 }
@@ -165,6 +218,8 @@ for (const scheme of ['ring', 'int']) {
 const openFds = (): number => readdirSync('/proc/self/fd').length
 
 privileged('a closed sender releases its socket and ring at once, not at garbage collection', async (t, ns) => {
+  // One cycle first: the binding's runtime keeps a few fds of its own once started.
+  await openTx(`ring:${B}`, { netns: ns.name }).close()
   const before = openFds()
   for (let i = 0; i < 200; i++) {
     const tx = openTx(`ring:${B}`, { netns: ns.name })

@@ -306,7 +306,8 @@ function interfaces(positionals: string[]): void {
   for (const r of rows) out(`${String(r.index).padStart(3)}  ${r.name.padEnd(16)} mtu ${r.mtu.padEnd(6)} ${r.state}`)
 }
 
-/** This package's version, from its package.json (two levels above dist/src/cli.js). */
+/** This package's version, from its package.json (two levels above dist/src/cli.js; the
+ * CLI runs compiled, as the binding it loads sits in dist/). */
 function version(): string {
   return (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version
 }

@@ -76,8 +76,8 @@ const MAX_WORKERS = 256
 /** Marks the `workerData` of a worker this file started. */
 const WORKER_KEY = 'netring:fanout-worker'
 const ZERO: CaptureStats = { received: 0, dropped: 0, freezes: 0, delivered: 0 }
-/** The workers' entry point: this file as compiled JavaScript, even when the main thread
- * runs the TypeScript source (e.g. under tsx, whose hooks Node 20 does not give workers). */
+/** The workers' entry point: this file as compiled JavaScript, `dist/src/fanout.js`
+ * (the package runs from `dist/`, where `loader.js` finds the binding). */
 const WORKER_ENTRY = join(__dirname, 'fanout.js')
 
 /** An error as it crosses threads: class, message and `code` survive. */

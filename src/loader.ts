@@ -32,7 +32,7 @@ export function currentPlatform(): string {
 /** The Error `require("netring")` throws on a platform with no prebuilt binary. */
 export function unsupportedPlatformError(platform: string): Error {
   const why = platform.startsWith('linux-')
-    ? 'To build one from source you need Rust: see "Building from source" in the README.'
+    ? 'To build one from source you need Rust: see "Try it, test it" in the README (scripts/setup.sh builds it).'
     : 'netring captures through Linux AF_PACKET sockets, so it runs on Linux only.'
   return new Error(`netring has no prebuilt binary for ${platform}; supported: ${SUPPORTED_PLATFORMS.join(', ')}. ${why}`)
 }

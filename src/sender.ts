@@ -8,9 +8,10 @@ import { parseUri, type Scheme } from './uri'
 const SETTLED: Promise<void> = Promise.resolve()
 const ONE_LENGTH = new Uint32Array(1)
 
-/** A send waiting its turn: sends go out in the order they were called. */
+/** A send (or, with `frames` undefined, a flush) waiting its turn: they run in the order
+ * they were called. */
 interface Job {
-  frames: readonly Uint8Array[]
+  frames: readonly Uint8Array[] | undefined
   resolve: () => void
   reject: (error: unknown) => void
 }
@@ -111,6 +112,11 @@ export class Sender {
    * Sends that are not awaited still go out in the order they were called, also when
    * close() is called before they did. */
   sendBatch(frames: readonly Uint8Array[]): Promise<void> {
+    return this.#enqueue(frames)
+  }
+
+  /** Queues a job behind those before it; a closed sender takes none. */
+  #enqueue(frames: readonly Uint8Array[] | undefined): Promise<void> {
     try {
       this.#checkOpen()
     } catch (error) {
@@ -128,10 +134,10 @@ export class Sender {
       const job = this.#jobs[this.#head] as Job
       this.#jobs[this.#head++] = undefined
       try {
-        await this.#sendBatch(job.frames)
+        await (job.frames === undefined ? this.#flush() : this.#sendBatch(job.frames))
         job.resolve()
       } catch (error) {
-        job.reject(error)
+        job.reject(this.#report(error))
       }
       // Drop the done part of a long queue now and then: linear time, bounded memory.
       if (this.#head >= 4096 && this.#head * 2 >= this.#jobs.length) {
@@ -146,14 +152,21 @@ export class Sender {
 
   /** Throws what ended the sender, if something did. */
   #checkError(): void {
-    if (this.#error === undefined) return
-    this.#errorReported = true
-    throw this.#error
+    if (this.#error !== undefined) throw this.#error
   }
 
-  /** Records what ended the sender (the first error wins). */
+  /** Records what ended the sender, a system error (the first wins). A bad argument or
+   * use after close is no such error: it says nothing of the frames. */
   #fail(error: unknown): unknown {
-    this.#error ??= error
+    const ends = !(error instanceof RangeError || error instanceof TypeError) && (error as { code?: unknown }).code !== 'ERR_NETRING_CLOSED'
+    if (ends) this.#error ??= error
+    return error
+  }
+
+  /** An error on its way to a caller: once the sender's own error has reached one, close()
+   * does not throw it again. */
+  #report(error: unknown): unknown {
+    if (error === this.#error) this.#errorReported = true
     return error
   }
 
@@ -167,6 +180,17 @@ export class Sender {
       if (!(frame instanceof Uint8Array)) throw new TypeError(`frame ${i} must be a Uint8Array, got ${typeof frame}`)
       lengths[i] = frame.length
     }
+    try {
+      await this.#queueAll(frames, lengths)
+    } finally {
+      // Frames before a bad one are in the ring too: they leave with the next kick.
+      this.#scheduleKick()
+    }
+    await this.#turn.yield()
+  }
+
+  /** Queues `frames` (their `lengths`), waiting for room and for the pacer. */
+  async #queueAll(frames: readonly Uint8Array[], lengths: Uint32Array): Promise<void> {
     const data = frames.length === 1 ? frames[0] : Buffer.concat(frames)
     // close() waits for this batch (#draining), so the native sender stays open.
     let start = 0
@@ -191,8 +215,6 @@ export class Sender {
       // Paced frames leave when they are due, not when the batch ends.
       if (this.#rate !== undefined) this.#kick()
     }
-    this.#scheduleKick()
-    await this.#turn.yield()
   }
 
   /** Waits until the rate allows more frames; returns how many (at most `want`). */
@@ -248,10 +270,13 @@ export class Sender {
     return count
   }
 
-  /** Resolves when the kernel has finished with every frame queued so far. */
-  async flush(): Promise<void> {
-    this.#checkOpen()
-    await this.#draining
+  /** Resolves when the kernel has finished with every frame of the sends called before
+   * it (a flush waits its turn behind them, and close() waits for it). */
+  flush(): Promise<void> {
+    return this.#enqueue(undefined)
+  }
+
+  async #flush(): Promise<void> {
     this.#checkError()
     await call(() => this.#native.flush()).catch((error: unknown) => {
       throw this.#fail(fromNative(error))
@@ -279,11 +304,16 @@ export class Sender {
         closeError = this.#fail(fromNative(error))
       }
       this.#released = true
-      if (this.#error !== undefined && !this.#errorReported) {
-        this.#errorReported = true
-        throw this.#error
+      if (this.#error !== undefined) {
+        // Told once: a send or flush that reported it already leaves close() the totals
+        // (which show what was not sent).
+        if (!this.#errorReported) {
+          this.#errorReported = true
+          throw this.#error
+        }
+      } else if (closeError !== undefined) {
+        throw closeError
       }
-      if (closeError !== undefined) throw closeError
       return (this.#final ??= this.#native.stats())
     })()
     return this.#closing
