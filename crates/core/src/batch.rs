@@ -1,6 +1,6 @@
 //! A batch of captured packets copied out of the ring: their bytes back to back in one
 //! buffer and a fixed-size record of numbers per packet. The binding hands both to
-//! JavaScript as they are, so this layout is shared with `index.ts`.
+//! JavaScript as they are, so this layout is shared with `src/native.ts`.
 
 use crate::abi::{MAC_ADDRS_LEN, VLAN_TAG_LEN};
 use crate::frame::PacketInfo;

@@ -14,7 +14,7 @@ use crate::options::{method, CaptureOptions};
 use crate::pool::BatchPool;
 use crate::waiter::Waiter;
 
-/// Numbers per packet in `NativeBatch.meta`; `index.ts` checks it matches its reader.
+/// Numbers per packet in `NativeBatch.meta`; `src/native.ts` checks it matches its reader.
 #[allow(dead_code)] // read from JavaScript only
 #[napi]
 pub const META_STRIDE: u32 = netring_core::META_STRIDE as u32;

@@ -4,12 +4,12 @@
 //! The core knows none of this; its messages are in Rust terms.
 //!
 //! A napi `Error` carries only a status and a message, so the class and code travel in
-//! the message as `CODE|kind|message`; `index.ts` (`fromNative`) turns that back into a
+//! the message as `CODE|kind|message`; `src/errors.ts` (`fromNative`) turns that back into a
 //! `RangeError`, `TypeError` or `Error` with `.code` before any user sees it.
 
 use netring_core::{errno_name, Error, MethodName, OptionName, Problem};
 
-/// The class of JavaScript error `index.ts` throws.
+/// The class of JavaScript error `src/errors.ts` throws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JsClass {
     /// `RangeError`.
@@ -122,7 +122,7 @@ impl From<JsError> for napi::Error {
     }
 }
 
-/// A core or binding error as the napi error `index.ts` decodes.
+/// A core or binding error as the napi error `src/errors.ts` decodes.
 pub fn to_napi(e: impl Into<JsError>) -> napi::Error {
     e.into().into()
 }
@@ -142,7 +142,7 @@ mod tests {
         format!("{}|{}|{}", e.code, e.class.tag(), e.message)
     }
 
-    /// The strings `index.ts` receives, byte for byte as before the core spoke Rust.
+    /// The strings `src/errors.ts` receives, byte for byte as before the core spoke Rust.
     #[test]
     fn option_errors_reach_javascript_with_javascript_names() {
         let rx = |f: fn(&mut RxOptions)| {

@@ -4,7 +4,7 @@
 //! is idle. TX waits (for room in the ring, for the drain on close) run on napi's tokio
 //! runtime.
 //!
-//! `index.ts` is the public API; what is exported here is its private binding.
+//! `index.ts` (over `src/`) is the public API; what is exported here is its private binding.
 
 mod capture;
 mod error;
