@@ -29,6 +29,19 @@ const SOURCE_HELP = `<uri> is ring:IFACE, int:IFACE or pcapfile:PATH; a bare int
 ring:IFACE, as do -i IFACE; -r FILE means pcapfile:FILE. Words after the source are a
 tcpdump filter EXPRESSION (the kernel filter), as with tcpdump.`
 
+/** The help lines of the source options, which stats and capture share. */
+const SOURCE_FLAGS = `  -i, --interface IFACE capture on IFACE (ring:IFACE)
+  -r, --read FILE       read FILE (pcap or pcapng)`
+
+/** The help lines of the capture's options, which stats and capture share. */
+const CAPTURE_FLAGS = `  -s, --snaplen N       bytes kept per packet (1 to 262144; 0 means 262144)
+  -p, --no-promiscuous-mode
+                        don't put the interface into promiscuous mode
+  -n                    accepted for tcpdump's sake: netring never resolves names
+      --tpacket 2|3     ring version: TPACKET_V3 blocks (default) or V2 frames
+      --blocks N        ring blocks (with V3 1 MiB each, default 32)
+      --frames N        V2 ring frames of 2 KiB (default 4096)`
+
 const HELP: Record<string, string> = {
   stats: `${USAGE.stats}
 
@@ -38,19 +51,12 @@ received, process CPU time and (from 10,000 packets on) CPU per packet. On a ter
 progress line (rate, total, drops) is updated about once a second.
 ${SOURCE_HELP}
 
-  -i, --interface IFACE capture on IFACE (ring:IFACE)
-  -r, --read FILE       read FILE (pcap or pcapng)
+${SOURCE_FLAGS}
   -c, --count COUNT     stop after COUNT packets
   -t, --time SECONDS    stop after SECONDS
   -f, --filter FILTER   also count what this tcpdump filter matches; repeatable, each
                         with its own count (run in native code on every packet)
-  -s, --snaplen N       bytes kept per packet (1 to 262144; 0 means 262144)
-  -p, --no-promiscuous-mode
-                        don't put the interface into promiscuous mode
-  -n                    accepted for tcpdump's sake: netring never resolves names
-      --tpacket 2|3     ring version: TPACKET_V3 blocks (default) or V2 frames
-      --blocks N        ring blocks (with V3 1 MiB each, default 32)
-      --frames N        V2 ring frames of 2 KiB (default 4096)
+${CAPTURE_FLAGS}
       --netns NAME      open the socket in network namespace NAME (/run/netns/NAME)
   -h, --help            this help`,
   capture: `${USAGE.capture}
@@ -62,8 +68,7 @@ before the first packet is read, so an unwritable path fails at once and a kille
 capture loses at most its last second (or 64 KiB) of packets.
 ${SOURCE_HELP}
 
-  -i, --interface IFACE capture on IFACE (ring:IFACE)
-  -r, --read FILE       read FILE (pcap or pcapng)
+${SOURCE_FLAGS}
   -w, --write FILE      the output file (required), created once the capture and its
                         filter work: a typo never touches an existing file
   -U, --packet-buffered write each batch to FILE as soon as it is read (otherwise the
@@ -71,20 +76,14 @@ ${SOURCE_HELP}
   -c, --count COUNT     stop after COUNT packets
   -t, --time SECONDS    stop after SECONDS
   -f, --filter FILTER   a tcpdump filter (kernel filter), instead of an EXPRESSION
-  -s, --snaplen N       bytes kept per packet (1 to 262144; 0 means 262144)
-  -p, --no-promiscuous-mode
-                        don't put the interface into promiscuous mode
-  -n                    accepted for tcpdump's sake: netring never resolves names
-      --tpacket 2|3     ring version: TPACKET_V3 blocks (default) or V2 frames
-      --blocks N        ring blocks (with V3 1 MiB each, default 32)
-      --frames N        V2 ring frames of 2 KiB (default 4096)
+${CAPTURE_FLAGS}
       --format FORMAT   pcap, pcap-ns or pcapng
       --netns NAME      open the socket in network namespace NAME
   -h, --help            this help`,
   replay: `${USAGE.replay}
 
-Sends every frame of FILE (pcap or pcapng; a path or pcapfile:PATH), in order, through the TX ring of <uri>
-(ring:IFACE, int:IFACE or a bare interface name).
+Sends every frame of FILE (pcap or pcapng; a path or pcapfile:PATH), in order, through
+the TX ring of <uri> (ring:IFACE, int:IFACE or a bare interface name).
 
       --pps N           at most N frames per second
       --loop N          send the file N times (default 1)
