@@ -197,6 +197,31 @@ privileged('a typo or a missing interface leaves an existing capture file byte f
   }
 })
 
+privileged('capture -w - streams pcap to a pipe while it runs (-U); stats -r - reads standard input', async (t, ns) => {
+  const frames = Array.from({ length: 100 }, (_, i) => frame(i, 64))
+  const child = spawn(process.execPath, [CLI, 'capture', '-i', A, '--netns', ns.name, '-w', '-', '-U'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const chunks: Buffer[] = []
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => chunks.push(d))
+  child.stderr.on('data', (d: Buffer) => (stderr += d))
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+  const deadline = Date.now() + 20_000
+  while (!stderr.includes('listening on') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  await sendFrom(ns, frames)
+  // A pcap header, then a 16-byte record header and the 64 bytes of each frame.
+  const whole = 24 + frames.length * (16 + 64)
+  while (Buffer.concat(chunks).length < whole && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  t.is(Buffer.concat(chunks).length, whole, 'every packet reached the pipe while the capture ran')
+  child.kill('SIGINT')
+  t.is(await exited, 0, stderr)
+  const piped = Buffer.concat(chunks)
+  const dump = spawnSync('tcpdump', ['--count', '-r', '-'], { input: piped, encoding: 'utf8' })
+  t.regex(dump.stdout, /^100 packets/m, dump.stderr)
+  const read = spawnSync(process.execPath, [CLI, 'stats', '-r', '-'], { input: piped, encoding: 'utf8' })
+  t.is(read.status, 0, read.stderr)
+  t.like(summary(read.stdout), { packets: 100, bytes: 100 * 64 })
+})
+
 /** Packets tcpdump reads from `path` so far (a file still being written may end mid-record). */
 function tcpdumpCount(path: string): number {
   const r = spawnSync('tcpdump', ['--count', '-r', path], { encoding: 'utf8' })

@@ -31,7 +31,7 @@ tcpdump filter EXPRESSION (the kernel filter), as with tcpdump.`
 
 /** The help lines of the source options, which stats and capture share. */
 const SOURCE_FLAGS = `  -i, --interface IFACE capture on IFACE (ring:IFACE)
-  -r, --read FILE       read FILE (pcap or pcapng)`
+  -r, --read FILE       read FILE (pcap or pcapng; - for standard input)`
 
 /** The help lines of the capture's options, which stats and capture share. */
 const CAPTURE_FLAGS = `  -s, --snaplen N       bytes kept per packet (1 to 262144; 0 means 262144)
@@ -69,8 +69,8 @@ capture loses at most its last second (or 64 KiB) of packets.
 ${SOURCE_HELP}
 
 ${SOURCE_FLAGS}
-  -w, --write FILE      the output file (required), created once the capture and its
-                        filter work: a typo never touches an existing file
+  -w, --write FILE      the output file (required; - for standard output), created once
+                        the capture and its filter work: a typo never touches a file
   -U, --packet-buffered write each batch to FILE as soon as it is read (otherwise the
                         64 KiB buffer is written when full and at least every second)
   -c, --count COUNT     stop after COUNT packets

@@ -62,7 +62,8 @@ impl NativeFileReader {
 pub struct RecordOptions {
     /// Write the packets to this file. It is created (or truncated) only once the capture
     /// is open and every filter compiled, so a typo never touches an existing file; it is
-    /// still created before the first packet is read. Default: count only.
+    /// still created before the first packet is read. `-` writes to standard output (a
+    /// pipe to `tcpdump -r -` or `wireshark -k -i -`). Default: count only.
     pub write: Option<String>,
     /// `'pcap'` (microseconds), `'pcap-ns'` or `'pcapng'`. Default: pcapng for a
     /// `.pcapng` path, pcap otherwise.

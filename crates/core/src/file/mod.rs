@@ -20,6 +20,10 @@ mod write;
 pub use read::{FileInterface, FileReader};
 pub use write::{FileWriter, WRITE_BUFFER};
 
+/// The path that means standard input to [`FileReader::open`] and standard output to
+/// [`FileWriter::create`], as with tcpdump's `-r -` and `-w -`.
+pub const STDIO_PATH: &str = "-";
+
 /// Bytes read from the file at a time.
 const READ_CHUNK: usize = 1 << 20;
 /// Snapshot length written in file headers: the largest netring captures (and tcpdump's default).

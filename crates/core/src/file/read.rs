@@ -7,11 +7,12 @@
 
 use std::fs::File;
 use std::io::{self, Read};
+use std::os::fd::AsFd;
 use std::ops::Range;
 
 use super::pcap::Pcap;
 use super::pcapng::PcapNg;
-use super::{file_error, READ_CHUNK};
+use super::{file_error, READ_CHUNK, STDIO_PATH};
 use crate::batch::Batch;
 use crate::error::{Error, Result};
 use crate::frame::PacketInfo;
@@ -153,9 +154,15 @@ impl std::fmt::Debug for FileReader {
 impl FileReader {
     /// Opens `path` and parses its file header (pcap), or its section header and the
     /// blocks up to its first Interface Description Block (pcapng), as libpcap does.
+    /// [`STDIO_PATH`] (`-`) reads standard input.
     pub fn open(path: &str) -> Result<FileReader> {
-        let file = File::open(path).map_err(file_error(path, "open"))?;
-        FileReader::from_read(path, file)
+        let file = if path == STDIO_PATH {
+            // A file of its own over fd 0, so that reading it takes no lock on Stdin.
+            std::io::stdin().as_fd().try_clone_to_owned().map(File::from)
+        } else {
+            File::open(path)
+        };
+        FileReader::from_read(path, file.map_err(file_error(path, "open"))?)
     }
 
     /// Reads a capture from any byte stream (a pipe, a socket, bytes in memory); `name`

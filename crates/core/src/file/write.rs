@@ -2,6 +2,7 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::os::fd::AsFd;
 use std::time::Duration;
 
 use pcap_file::pcap::PcapHeader;
@@ -10,7 +11,7 @@ use pcap_file::pcapng::blocks::interface_description::{InterfaceDescriptionBlock
 use pcap_file::pcapng::PcapNgWriter;
 use pcap_file::{DataLink, Endianness, PcapError, TsResolution};
 
-use super::{file_error, FileFormat, FILE_SNAPLEN};
+use super::{file_error, FileFormat, FILE_SNAPLEN, STDIO_PATH};
 use crate::batch::Batch;
 use crate::error::{Error, Result};
 
@@ -40,9 +41,14 @@ impl std::fmt::Debug for FileWriter {
 
 impl FileWriter {
     /// Creates (or truncates) `path` and writes the file header, so an unwritable path
-    /// fails here, before any capture starts.
+    /// fails here, before any capture starts. [`STDIO_PATH`] (`-`) writes to standard output.
     pub fn create(path: &str, format: FileFormat) -> Result<FileWriter> {
-        let file = File::create(path).map_err(file_error(path, "create"))?;
+        let file = if path == STDIO_PATH {
+            std::io::stdout().as_fd().try_clone_to_owned().map(File::from)
+        } else {
+            File::create(path)
+        };
+        let file = file.map_err(file_error(path, "create"))?;
         let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
         let write_error = |e: PcapError| Error::File { path: path.to_owned(), op: "write", source: pcap_io(e) };
         let sink = match format {
