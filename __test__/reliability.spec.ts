@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setImmediate as turn } from 'node:timers/promises'
 import test from 'ava'
 
 import { open, openRing, openTx, record, type CaptureOptions, type Packet } from 'netring'
@@ -25,7 +26,10 @@ function vethPair(ns: Netns, round: number): [string, string] {
   return pair
 }
 
-const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+/** Frames the kernel dropped on `B`'s way out (`ip -s link`'s TX dropped). */
+function txDropped(ns: Netns): number {
+  return (JSON.parse(ns.ip('-s', '-j', 'link', 'show', B))[0] as { stats64: { tx: { dropped: number } } }).stats64.tx.dropped
+}
 
 for (const how of ['deleted', 'set down'] as const) {
   privileged(`TX ring: the interface ${how} before the deferred kick rejects the next flush or close, never throws`, async (t, ns) => {
@@ -179,7 +183,7 @@ for (const [name, options] of modes) {
 for (const scheme of ['ring', 'int']) {
   privileged(`${scheme}: sends that are never awaited all go out at close(), each once`, async (t, ns) => {
     for (const count of [1000, 100_000]) {
-      const droppedBefore = (JSON.parse(ns.ip('-s', '-j', 'link', 'show', B))[0] as { stats64: { tx: { dropped: number } } }).stats64.tx.dropped
+      const droppedBefore = txDropped(ns)
       const capture = openRing(A, { netns: ns.name, blockCount: 64 })
       const mac = ns.mac(A)
       const tx = openTx(`${scheme}:${B}`, { netns: ns.name })
@@ -192,8 +196,7 @@ for (const scheme of ['ring', 'int']) {
       // CPU's backlog, which drops past net.core.netdev_max_backlog when softirqs run late
       // (a busy machine); those are counted as the sending end's tx_dropped, and only
       // the rest can arrive.
-      const link = JSON.parse(ns.ip('-s', '-j', 'link', 'show', B))[0] as { stats64: { tx: { dropped: number } } }
-      const expected = count - (link.stats64.tx.dropped - droppedBefore)
+      const expected = count - (txDropped(ns) - droppedBefore)
       // Each once, but not necessarily in order: the kernel queues a veth's frames on the
       // backlog of the CPU that sent them, so a sender that moves to another CPU can have
       // later frames delivered first (the ordered tests in tx.spec.ts send fewer).

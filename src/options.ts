@@ -2,7 +2,7 @@
  * The options of captures and senders, and the checks of their types: every option is
  * checked before any system call, here for shape and natively for ranges and geometry.
  */
-import type { BpfInstruction, CaptureOptions as NativeCaptureOptions, FanoutOptions, TxOptions as NativeTxOptions } from './native'
+import type { BpfInstruction, CaptureOptions as NativeCaptureOptions, FanoutOptions, RecordOptions, TxOptions as NativeTxOptions } from './native'
 
 /** How a fanout group picks the member for each packet; see `FanoutOptions.mode`. */
 export type FanoutMode = FanoutOptions['mode']
@@ -95,8 +95,8 @@ export const TX_OPTIONS: Record<keyof TxOptions, OptionType> = {
 
 /** Options of `record()`: a capture's, less those that only a JavaScript reader uses,
  * plus the output. */
-export const RECORD_OPTIONS: Record<string, OptionType> = {
-  ...Object.fromEntries(Object.entries(CAPTURE_OPTIONS).filter(([key]) => key !== 'signal' && key !== 'zeroCopy')),
+export const RECORD_OPTIONS: Record<keyof (Omit<CaptureOptions, 'signal' | 'zeroCopy'> & RecordOptions), OptionType> = {
+  ...(({ signal: _signal, zeroCopy: _zeroCopy, ...rest }) => rest)(CAPTURE_OPTIONS),
   write: 'string',
   format: 'string',
   count: 'number',
