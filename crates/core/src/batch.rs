@@ -3,10 +3,11 @@
 //! JavaScript as they are, so this layout is shared with `src/native.ts`.
 
 use crate::abi::{MAC_ADDRS_LEN, VLAN_TAG_LEN};
+use crate::dissect::{dissect, Layers};
 use crate::frame::PacketInfo;
 
 /// Numbers per packet in [`Batch::meta`].
-pub const META_STRIDE: usize = 9;
+pub const META_STRIDE: usize = 21;
 /// Index in one packet's record: where its bytes start in [`Batch::data`].
 pub const META_OFFSET: usize = 0;
 /// Index: bytes captured (in [`Batch::data`]).
@@ -27,6 +28,66 @@ pub const META_VLAN: usize = 7;
 pub const META_FLAGS: usize = 8;
 /// [`META_FLAGS`] bit: the packet carried an 802.1Q/802.1ad tag (reinserted in the data).
 pub const FLAG_VLAN: u32 = 1;
+
+// What the dissector found in the packet's bytes (see `dissect`): the layers present and
+// where each starts, so JavaScript reads any header field straight from the bytes. Offsets
+// count from the packet's first byte.
+/// Index: the dissector's `FLAG_*` bits (layers present, truncation, malformation).
+pub const META_LAYERS: usize = 9;
+/// Index: the libpcap `LINKTYPE_*` the bytes were read as.
+pub const META_LINK_TYPE: usize = 10;
+/// Index: the `LAYER_*` the walk stopped at (cut short or malformed), 0 if none.
+pub const META_ERROR_LAYER: usize = 11;
+/// Index: the EtherType of the network layer, after any VLAN tags.
+pub const META_ETHERTYPE: usize = 12;
+/// Index: offset of the network header (IP, ARP, or an unknown protocol's bytes).
+pub const META_NETWORK: usize = 13;
+/// Index: IPv4 protocol, or the IPv6 next header after the extension headers.
+pub const META_PROTOCOL: usize = 14;
+/// Index: offset of the transport header (TCP, UDP, ICMP, ICMPv6, or another protocol's data).
+pub const META_TRANSPORT: usize = 15;
+/// Index: offset of the bytes after the last header decoded.
+pub const META_PAYLOAD: usize = 16;
+/// Index: their length, ending where the IP or UDP length says (no Ethernet padding).
+pub const META_PAYLOAD_LEN: usize = 17;
+/// Index: the dissector's `IPV6_EXT_*` bits.
+pub const META_IPV6_EXT: usize = 18;
+/// Index: fragment fields as IPv4 lays them out (`DF << 14 | MF << 13 | offset`), also for
+/// an IPv6 fragment header.
+pub const META_FRAGMENT: usize = 19;
+/// Index: the IPv4 identification, or the IPv6 fragment header's.
+pub const META_FRAGMENT_ID: usize = 20;
+
+/// Writes what the dissector found in `data`, read as `link_type`, into the `META_LAYERS..`
+/// words of `record`, using `layers` as scratch.
+fn dissect_into(record: &mut [u32], data: &[u8], link_type: u32, layers: &mut Layers) {
+    dissect(data, link_type, layers);
+    record[META_LAYERS..META_STRIDE].copy_from_slice(&[
+        layers.flags,
+        link_type,
+        layers.error_layer,
+        layers.ethertype,
+        layers.network_offset,
+        layers.ip_protocol,
+        layers.transport_offset,
+        layers.payload_offset,
+        layers.payload_len,
+        layers.ipv6_ext,
+        layers.ip_fragment,
+        layers.ip_id,
+    ]);
+}
+
+/// Dissects every packet recorded in `meta`, read as `link_type`; `bytes` holds them, its
+/// first byte at offset `origin` of the memory the records' offsets count in.
+pub(crate) fn dissect_records(meta: &mut [u32], bytes: &[u8], origin: usize, link_type: u32) {
+    let mut layers = Layers::default();
+    for record in meta.chunks_exact_mut(META_STRIDE) {
+        let start = (record[META_OFFSET] as usize).wrapping_sub(origin);
+        let data = bytes.get(start..start + record[META_CAPLEN] as usize).unwrap_or_default();
+        dissect_into(record, data, link_type, &mut layers);
+    }
+}
 
 
 /// Packets copied out of the ring; reused between reads to keep allocations down.
@@ -55,6 +116,8 @@ pub struct PacketView<'a> {
     pub pkttype: u8,
     /// `(tpid, tci)` of the tag the kernel had removed.
     pub vlan: Option<(u16, u16)>,
+    /// The libpcap `LINKTYPE_*` of `data`.
+    pub link_type: u32,
 }
 
 impl Batch {
@@ -74,10 +137,11 @@ impl Batch {
         self.meta.clear();
     }
 
-    /// Appends a packet. If the kernel took a VLAN tag off the frame, the tag is put back
-    /// after the two MAC addresses (as libpcap does), so `data` is the frame as it was on
-    /// the wire; the result is cut to `snaplen` bytes.
-    pub fn push(&mut self, info: &PacketInfo, bytes: &[u8], snaplen: u32) {
+    /// Appends a packet whose link layer is `link_type` (a libpcap `LINKTYPE_*`) and
+    /// dissects it. If the kernel took a VLAN tag off the frame, the tag is put back after
+    /// the two MAC addresses (as libpcap does), so `data` is the frame as it was on the
+    /// wire; the result is cut to `snaplen` bytes.
+    pub fn push(&mut self, info: &PacketInfo, bytes: &[u8], snaplen: u32, link_type: u32) {
         let offset = self.data.len();
         let vlan = info.vlan().filter(|_| bytes.len() >= MAC_ADDRS_LEN);
         match vlan {
@@ -92,6 +156,8 @@ impl Batch {
         self.data.truncate(offset + (self.data.len() - offset).min(snaplen as usize));
         let caplen = self.data.len() - offset;
         push_record(&mut self.meta, offset, caplen, info, vlan.is_some());
+        let record = self.meta.len() - META_STRIDE;
+        dissect_into(&mut self.meta[record..], &self.data[offset..], link_type, &mut Layers::default());
     }
 
     /// Packet `index`, if there is one.
@@ -106,6 +172,7 @@ impl Batch {
             ifindex: m[META_IFINDEX] as i32,
             pkttype: m[META_PKTTYPE] as u8,
             vlan: (m[META_FLAGS] & FLAG_VLAN != 0).then(|| ((m[META_VLAN] >> 16) as u16, m[META_VLAN] as u16)),
+            link_type: m[META_LINK_TYPE],
         })
     }
 
@@ -116,7 +183,8 @@ impl Batch {
 }
 
 /// Appends the record of a packet whose `caplen` bytes start at `offset`; `tag_in_data`:
-/// a VLAN tag the kernel took off was put back into those bytes.
+/// a VLAN tag the kernel took off was put back into those bytes. The dissector's words
+/// are left 0 for the caller to fill.
 fn push_record(meta: &mut Vec<u32>, offset: usize, caplen: usize, info: &PacketInfo, tag_in_data: bool) {
     let vlan = info.vlan();
     let len = info.len + if tag_in_data { VLAN_TAG_LEN as u32 } else { 0 };
@@ -132,12 +200,13 @@ fn push_record(meta: &mut Vec<u32>, offset: usize, caplen: usize, info: &PacketI
         (tci as u32) | ((tpid as u32) << 16),
         if vlan.is_some() { FLAG_VLAN } else { 0 },
     ]);
+    meta.resize(meta.len() + META_STRIDE - META_LAYERS, 0);
 }
 
 /// Appends the record of a packet read in place: its `captured` bytes are at `offset` of
 /// the ring's memory, in a slot the user owns. Returns the tag to put back with
 /// [`put_tag_back`], after which the record's bytes start 4 bytes earlier, as `push`'s
-/// copy would. A tag stays out of the bytes (the record still has it) only where the slot
+/// copy would; [`dissect_records`] then fills in what the dissector finds. A tag stays out of the bytes (the record still has it) only where the slot
 /// has no 4 bytes free before them, which the kernel's layout gives every link layer
 /// that carries tags (14 free for Ethernet's 14-byte header).
 pub(crate) fn push_lent(
@@ -180,7 +249,7 @@ mod tests {
             ..Default::default()
         };
         let mut b = Batch::default();
-        b.push(&info, &frame, 262_144);
+        b.push(&info, &frame, 262_144, 1);
         let p = b.get(0).unwrap();
         assert_eq!(p.len, 64);
         assert_eq!(p.data.len(), 64);
@@ -194,8 +263,8 @@ mod tests {
     fn tag_without_tpid_is_8021q_and_snaplen_cuts() {
         let info = PacketInfo { len: 100, status: libc::TP_STATUS_VLAN_VALID, vlan_tci: 5, ..Default::default() };
         let mut b = Batch::default();
-        b.push(&info, &[9u8; 100], 20);
-        b.push(&PacketInfo { len: 50, ..Default::default() }, &[7u8; 30], 262_144);
+        b.push(&info, &[9u8; 100], 20, 1);
+        b.push(&PacketInfo { len: 50, ..Default::default() }, &[7u8; 30], 262_144, 1);
         let p = b.get(0).unwrap();
         assert_eq!((p.len, p.data.len()), (104, 20));
         assert_eq!(&p.data[12..16], &[0x81, 0x00, 0x00, 0x05]);
@@ -213,8 +282,9 @@ mod tests {
         let mut meta = Vec::new();
         let tag = push_lent(&mut meta, 20, frame.len(), &info, 262_144);
         put_tag_back(&mut slot, 20, tag.unwrap());
+        dissect_records(&mut meta, &slot, 0, 1);
         let mut copied = Batch::default();
-        copied.push(&info, &frame, 262_144);
+        copied.push(&info, &frame, 262_144, 1);
         let lent = &slot[meta[META_OFFSET] as usize..][..meta[META_CAPLEN] as usize];
         assert_eq!(lent, copied.get(0).unwrap().data);
         assert_eq!(meta[1..], copied.meta[1..], "the same numbers but the offset");

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::batch::Batch;
 use crate::error::Result;
+use crate::dissect::LINKTYPE_ETHERNET;
 use crate::fanout;
 use crate::bpf::{socket_program, Filter, DROP_ALL};
 use crate::mmap::Mapping;
@@ -48,6 +49,8 @@ pub struct Capture {
     socket: Arc<PacketSocket>,
     reader: Reader,
     snaplen: u32,
+    /// The libpcap `LINKTYPE_*` of the interface's frames.
+    link_type: u32,
     v3: bool,
     block_timeout_ms: u32,
     batch_capacity: (usize, usize),
@@ -117,6 +120,7 @@ impl Capture {
             socket: Arc::new(socket),
             reader,
             snaplen: config.snaplen,
+            link_type: LINKTYPE_ETHERNET,
             v3,
             block_timeout_ms,
             batch_capacity: config.geometry.map_or((0, MAX_RECV_BATCH), batch_capacity),
@@ -162,7 +166,7 @@ impl Capture {
     /// or what recv() has queued) without blocking; returns how many. 0 means nothing is
     /// ready: wait for readability of [`Capture::socket`] (or call [`Capture::wait`]).
     pub fn read(&mut self, batch: &mut Batch) -> Result<usize> {
-        let (count, malformed) = self.reader.read(&self.socket, batch, self.snaplen)?;
+        let (count, malformed) = self.reader.read(&self.socket, batch, self.snaplen, self.link_type)?;
         self.totals.delivered += count as u64;
         self.totals.malformed += malformed;
         Ok(count)
@@ -175,7 +179,7 @@ impl Capture {
     /// the kernel took off is put back in the slot, so the bytes are the same as `read`
     /// copies. Rings only: a Type error for recv() captures.
     pub fn lend(&mut self, meta: &mut Vec<u32>) -> Result<usize> {
-        let (count, malformed) = self.reader.lend(meta, self.snaplen)?;
+        let (count, malformed) = self.reader.lend(meta, self.snaplen, self.link_type)?;
         self.totals.delivered += count as u64;
         self.totals.malformed += malformed;
         Ok(count)
@@ -221,6 +225,11 @@ impl Capture {
     /// Bytes kept of each packet.
     pub fn snaplen(&self) -> u32 {
         self.snaplen
+    }
+
+    /// The libpcap `LINKTYPE_*` of the packets' bytes.
+    pub fn link_type(&self) -> u32 {
+        self.link_type
     }
 
     /// Replaces the filter (SO_ATTACH_FILTER swaps programs atomically); `None` removes it,

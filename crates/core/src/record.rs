@@ -304,7 +304,7 @@ fn keep_matching(batch: &mut Batch, program: &Program) {
     let mut kept = Batch::default();
     for p in batch.iter().filter(|p| program.run(p.data, p.len) != 0) {
         let info = PacketInfo { len: p.len, sec: p.sec, nsec: p.nsec, ..Default::default() };
-        kept.push(&info, p.data, MAX_SNAPLEN);
+        kept.push(&info, p.data, MAX_SNAPLEN, p.link_type);
     }
     *batch = kept;
 }
@@ -333,10 +333,10 @@ mod tests {
         let path = temp(name);
         let mut batch = Batch::default();
         for (i, len) in [60, 61, 62, 63, 64].into_iter().enumerate() {
-            batch.push(&PacketInfo { len: len as u32, sec: i as u32, ..Default::default() }, &frame(0x88b5, len), MAX_SNAPLEN);
+            batch.push(&PacketInfo { len: len as u32, sec: i as u32, ..Default::default() }, &frame(0x88b5, len), MAX_SNAPLEN, 1);
         }
         for sec in [5, 6] {
-            batch.push(&PacketInfo { len: 100, sec, ..Default::default() }, &frame(0x0800, 100), MAX_SNAPLEN);
+            batch.push(&PacketInfo { len: 100, sec, ..Default::default() }, &frame(0x0800, 100), MAX_SNAPLEN, 1);
         }
         let mut w = FileWriter::create(&path, FileFormat::Pcap).unwrap();
         w.write(&batch).unwrap();

@@ -9,7 +9,7 @@ use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use crate::batch::{push_lent, put_tag_back, Batch};
+use crate::batch::{dissect_records, push_lent, put_tag_back, Batch, META_STRIDE};
 use crate::error::{text, Error, MethodName, Result};
 use crate::frame::{parse_block_header, parse_v2_frame, BlockPackets, PacketInfo};
 use crate::abi::{frame_offset, V2_STATUS, V3_BLOCK_STATUS};
@@ -118,10 +118,10 @@ impl RingV3 {
 
     /// Copies the packets of the current block if the kernel has retired it, gives the
     /// block back (TP_STATUS_KERNEL) and moves on. Returns (packets, malformed headers).
-    fn read(&mut self, batch: &mut Batch, snaplen: u32) -> (usize, u64) {
+    fn read(&mut self, batch: &mut Batch, snaplen: u32, link_type: u32) -> (usize, u64) {
         self.give_back();
         let Some(base) = self.ready() else { return (0, 0) };
-        let counts = self.walk(base, |_, info, data| batch.push(info, data, snaplen));
+        let counts = self.walk(base, |_, info, data| batch.push(info, data, snaplen, link_type));
         give_to_kernel(&self.map, base + V3_BLOCK_STATUS);
         self.current = (self.current + 1) % self.block_count;
         counts
@@ -130,9 +130,10 @@ impl RingV3 {
     /// Lends the packets of the current block if the kernel has retired it: their records
     /// (offsets into the mapping) go to `meta`, and the block stays the user's until the
     /// next read or lend. The block lent before goes back first.
-    fn lend(&mut self, meta: &mut Vec<u32>, snaplen: u32) -> (usize, u64) {
+    fn lend(&mut self, meta: &mut Vec<u32>, snaplen: u32, link_type: u32) -> (usize, u64) {
         self.give_back();
         let Some(base) = self.ready() else { return (0, 0) };
+        let first = meta.len();
         let mut tags = std::mem::take(&mut self.tags);
         tags.clear();
         let counts = self.walk(base, |at, info, data| {
@@ -147,6 +148,9 @@ impl RingV3 {
                 put_tag_back(block, at, tag);
             }
         }
+        // SAFETY: as above; the mutable slice has ended.
+        let block = unsafe { user_slice(&self.map, base, self.block_size) };
+        dissect_records(&mut meta[first..], block, base, link_type);
         self.tags = tags;
         self.lent = Some(base);
         self.current = (self.current + 1) % self.block_count;
@@ -212,14 +216,14 @@ impl RingV2 {
     }
 
     /// Copies the run of frames the kernel has filled, giving each back as it goes.
-    fn read(&mut self, batch: &mut Batch, snaplen: u32) -> (usize, u64) {
+    fn read(&mut self, batch: &mut Batch, snaplen: u32, link_type: u32) -> (usize, u64) {
         self.give_back();
         let mut count = 0;
         let mut malformed = 0;
         let limit = self.frame_count.min(MAX_V2_BATCH);
         while count + (malformed as usize) < limit {
             let Some(offset) = self.ready() else { break };
-            if self.visit(offset, |_, info, data| batch.push(info, data, snaplen)) {
+            if self.visit(offset, |_, info, data| batch.push(info, data, snaplen, link_type)) {
                 count += 1;
             } else {
                 malformed += 1;
@@ -233,7 +237,7 @@ impl RingV2 {
     /// Lends the run of frames the kernel has filled: their records (offsets into the
     /// mapping) go to `meta`, and the frames stay the user's until the next read or lend.
     /// The frames lent before go back first.
-    fn lend(&mut self, meta: &mut Vec<u32>, snaplen: u32) -> (usize, u64) {
+    fn lend(&mut self, meta: &mut Vec<u32>, snaplen: u32, link_type: u32) -> (usize, u64) {
         self.give_back();
         let mut count = 0;
         let mut malformed = 0;
@@ -246,12 +250,16 @@ impl RingV2 {
                 tag = push_lent(meta, offset + at, data.len(), info, snaplen).map(|tag| (at, tag));
             }) {
                 count += 1;
+                if let Some((at, tag)) = tag {
+                    // SAFETY: the frame is still the user's and the parse's slice has ended.
+                    put_tag_back(unsafe { user_slice_mut(&self.map, offset, self.frame_size) }, at, tag);
+                }
+                // SAFETY: as above; the mutable slice has ended.
+                let frame = unsafe { user_slice(&self.map, offset, self.frame_size) };
+                let record = meta.len() - META_STRIDE;
+                dissect_records(&mut meta[record..], frame, offset, link_type);
             } else {
                 malformed += 1;
-            }
-            if let Some((at, tag)) = tag {
-                // SAFETY: the frame is still the user's and the parse's slice has ended.
-                put_tag_back(unsafe { user_slice_mut(&self.map, offset, self.frame_size) }, at, tag);
             }
             self.current = (self.current + 1) % self.frame_count;
         }
@@ -284,12 +292,12 @@ impl RecvReader {
     /// Receives what is queued, up to [`MAX_RECV_BATCH`] packets, without blocking.
     /// A socket error (the interface went down or was removed) is reported once the
     /// packets queued before it have been read.
-    fn read(&mut self, socket: &PacketSocket, batch: &mut Batch, snaplen: u32) -> io::Result<usize> {
+    fn read(&mut self, socket: &PacketSocket, batch: &mut Batch, snaplen: u32, link_type: u32) -> io::Result<usize> {
         let mut count = 0;
         while count < MAX_RECV_BATCH {
             match self.recv_one(socket) {
                 Ok(Some((info, caplen))) => {
-                    batch.push(&info, &self.buf[..caplen], snaplen);
+                    batch.push(&info, &self.buf[..caplen], snaplen, link_type);
                     count += 1;
                 }
                 Ok(None) => break,
@@ -371,21 +379,24 @@ pub(crate) enum Reader {
 }
 
 impl Reader {
-    /// Appends what is ready to `batch` without blocking; returns (packets, malformed).
-    pub(crate) fn read(&mut self, socket: &PacketSocket, batch: &mut Batch, snaplen: u32) -> Result<(usize, u64)> {
+    /// Appends what is ready to `batch` without blocking, cut to `snaplen` and dissected
+    /// as `link_type`; returns (packets, malformed).
+    pub(crate) fn read(&mut self, socket: &PacketSocket, batch: &mut Batch, snaplen: u32, link_type: u32) -> Result<(usize, u64)> {
         match self {
-            Reader::V3(ring) => Ok(ring.read(batch, snaplen)),
-            Reader::V2(ring) => Ok(ring.read(batch, snaplen)),
-            Reader::Recv(r) => r.read(socket, batch, snaplen).map(|n| (n, 0)).map_err(|e| socket.error_from(e)),
+            Reader::V3(ring) => Ok(ring.read(batch, snaplen, link_type)),
+            Reader::V2(ring) => Ok(ring.read(batch, snaplen, link_type)),
+            Reader::Recv(r) => {
+                r.read(socket, batch, snaplen, link_type).map(|n| (n, 0)).map_err(|e| socket.error_from(e))
+            }
         }
     }
 
     /// Lends what is ready in place (rings only), appending its records to `meta`;
     /// returns (packets, malformed).
-    pub(crate) fn lend(&mut self, meta: &mut Vec<u32>, snaplen: u32) -> Result<(usize, u64)> {
+    pub(crate) fn lend(&mut self, meta: &mut Vec<u32>, snaplen: u32, link_type: u32) -> Result<(usize, u64)> {
         match self {
-            Reader::V3(ring) => Ok(ring.lend(meta, snaplen)),
-            Reader::V2(ring) => Ok(ring.lend(meta, snaplen)),
+            Reader::V3(ring) => Ok(ring.lend(meta, snaplen, link_type)),
+            Reader::V2(ring) => Ok(ring.lend(meta, snaplen, link_type)),
             Reader::Recv(_) => Err(Error::Unsupported {
                 text: text!["only a ", MethodName::RxRing, " capture lends packets in place; ", MethodName::RxRecv, " (recv()) copies them"],
             }),
@@ -444,23 +455,23 @@ mod tests {
         let mut rx = RingV3::new(ring, BLOCK, 2);
         let map = Arc::clone(&rx.map);
         let mut batch = Batch::default();
-        assert_eq!(rx.read(&mut batch, 262_144), (2, 0));
+        assert_eq!(rx.read(&mut batch, 262_144, 1), (2, 0));
         assert_eq!(batch.len(), 2);
         let (a, b) = (batch.get(0).unwrap(), batch.get(1).unwrap());
         assert_eq!((a.len, a.sec, a.nsec, a.ifindex, a.data), (60, 1, 7, 3, &packet(60, 0xa1)[..]));
         assert_eq!((b.len, b.sec, b.data.len()), (90, 2, 90));
         assert_eq!(status(&map, V3_BLOCK_STATUS), libc::TP_STATUS_KERNEL, "block 0 handed back");
         // Block 1 is still the kernel's: nothing to read, and the reader waits there.
-        assert_eq!(rx.read(&mut batch, 262_144), (0, 0));
+        assert_eq!(rx.read(&mut batch, 262_144, 1), (0, 0));
         kernel_writes(&map, BLOCK, &v3_block(BLOCK, &[(info(70, 3), packet(70, 0xb1))]));
         batch.clear();
-        assert_eq!(rx.read(&mut batch, 64), (1, 0));
+        assert_eq!(rx.read(&mut batch, 64, 1), (1, 0));
         assert_eq!(batch.get(0).unwrap().data, &packet(64, 0xb1)[..], "cut at snaplen");
         assert_eq!(status(&map, BLOCK + V3_BLOCK_STATUS), libc::TP_STATUS_KERNEL);
         // And it wraps to block 0.
         kernel_writes(&map, 0, &v3_block(BLOCK, &[(info(61, 4), packet(61, 0xc1))]));
         batch.clear();
-        assert_eq!(rx.read(&mut batch, 262_144), (1, 0));
+        assert_eq!(rx.read(&mut batch, 262_144, 1), (1, 0));
         assert_eq!(batch.get(0).unwrap().sec, 4);
     }
 
@@ -471,7 +482,7 @@ mod tests {
         let mut rx = RingV3::new(ring, BLOCK, 2);
         let map = Arc::clone(&rx.map);
         let mut meta = Vec::new();
-        assert_eq!(rx.lend(&mut meta, 262_144), (2, 0));
+        assert_eq!(rx.lend(&mut meta, 262_144, 1), (2, 0));
         assert_eq!(meta.len(), 2 * META_STRIDE);
         // The records point into the ring: the first packet at offset_to_first_pkt + tp_mac.
         let first = meta[META_OFFSET] as usize;
@@ -482,7 +493,7 @@ mod tests {
         assert_eq!(lent, &packet(60, 0xa1)[..]);
         assert_eq!(status(&map, V3_BLOCK_STATUS), libc::TP_STATUS_USER, "lent, not handed back yet");
         meta.clear();
-        assert_eq!(rx.lend(&mut meta, 262_144), (0, 0));
+        assert_eq!(rx.lend(&mut meta, 262_144, 1), (0, 0));
         assert_eq!(status(&map, V3_BLOCK_STATUS), libc::TP_STATUS_KERNEL, "handed back by the next lend");
     }
 
@@ -497,7 +508,7 @@ mod tests {
         let mut rx = RingV3::new(ring, BLOCK, 1);
         let map = Arc::clone(&rx.map);
         let mut batch = Batch::default();
-        let (count, malformed) = rx.read(&mut batch, 262_144);
+        let (count, malformed) = rx.read(&mut batch, 262_144, 1);
         assert_eq!((count, malformed), (1, 1));
         assert_eq!(status(&map, V3_BLOCK_STATUS), libc::TP_STATUS_KERNEL);
     }
@@ -513,7 +524,7 @@ mod tests {
         let mut rx = RingV2::new(ring, BLOCK, FRAME, 4);
         let map = Arc::clone(&rx.map);
         let mut batch = Batch::default();
-        assert_eq!(rx.read(&mut batch, 262_144), (2, 0));
+        assert_eq!(rx.read(&mut batch, 262_144, 1), (2, 0));
         assert_eq!(batch.get(1).unwrap().data, &packet(101, 0xa1)[..]);
         for i in 0..4 {
             assert_eq!(status(&map, frame_offset(i, BLOCK, FRAME) + V2_STATUS), libc::TP_STATUS_KERNEL, "frame {i}");
@@ -524,7 +535,7 @@ mod tests {
             kernel_writes(&map, frame_offset(i, BLOCK, FRAME), &v2_frame(FRAME, &data, 60, &info(0, 10 + i as u32)));
         }
         batch.clear();
-        assert_eq!(rx.read(&mut batch, 262_144), (3, 0));
+        assert_eq!(rx.read(&mut batch, 262_144, 1), (3, 0));
         let secs: Vec<u32> = batch.iter().map(|p| p.sec).collect();
         assert_eq!(secs, [12, 13, 10]);
     }
@@ -542,12 +553,12 @@ mod tests {
         let mut rx = RingV2::new(ring, BLOCK, FRAME, 4);
         let map = Arc::clone(&rx.map);
         let mut meta = Vec::new();
-        assert_eq!(rx.lend(&mut meta, 262_144), (1, 1));
+        assert_eq!(rx.lend(&mut meta, 262_144, 1), (1, 1));
         assert_eq!(meta[META_OFFSET] as usize, crate::abi::V2_MAC_OFFSET as usize);
         assert_eq!(status(&map, V2_STATUS) & libc::TP_STATUS_USER, libc::TP_STATUS_USER, "lent");
         assert_eq!(status(&map, FRAME + V2_STATUS) & libc::TP_STATUS_USER, libc::TP_STATUS_USER, "lent (malformed)");
         meta.clear();
-        assert_eq!(rx.lend(&mut meta, 262_144), (0, 0));
+        assert_eq!(rx.lend(&mut meta, 262_144, 1), (0, 0));
         assert_eq!(status(&map, V2_STATUS), libc::TP_STATUS_KERNEL);
         assert_eq!(status(&map, FRAME + V2_STATUS), libc::TP_STATUS_KERNEL);
     }

@@ -30,7 +30,7 @@ fn capture_n(capture: &mut Capture, n: usize) -> Batch {
                 pkttype: p.pkttype,
                 ..Default::default()
             };
-            all.push(&info, p.data, u32::MAX);
+            all.push(&info, p.data, u32::MAX, p.link_type);
         }
     }
     all

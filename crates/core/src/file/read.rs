@@ -278,7 +278,8 @@ impl FileReader {
             };
             match step {
                 Ok(Step::Packet { info, data, interface, size }) => {
-                    batch.push(&info, &self.input.window()[data], snaplen);
+                    let link_type = self.interfaces.get(interface as usize).map_or(0, |i| i.link_type);
+                    batch.push(&info, &self.input.window()[data], snaplen, link_type);
                     self.input.consume(size);
                     self.packet_interfaces.push(interface);
                     count += 1;

@@ -18,12 +18,14 @@ fn sample() -> Batch {
         &PacketInfo { len: 60, sec: 1_700_000_000, nsec: 123_456_789, ..Default::default() },
         &[1u8; 60],
         FILE_SNAPLEN,
+        1,
     );
-    b.push(&PacketInfo { len: 61, sec: 1_700_000_001, nsec: 5_000, ..Default::default() }, &[2u8; 61], 20);
+    b.push(&PacketInfo { len: 61, sec: 1_700_000_001, nsec: 5_000, ..Default::default() }, &[2u8; 61], 20, 1);
     b.push(
         &PacketInfo { len: 1514, sec: 1_700_000_002, nsec: 999_999_999, ..Default::default() },
         &[3u8; 1514],
         FILE_SNAPLEN,
+        1,
     );
     b
 }
