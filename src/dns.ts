@@ -272,7 +272,7 @@ export function decodeDns(bytes: Uint8Array, offset = 0, length?: number, tcp = 
 
 function readQuestion(r: Reader, count: number): DnsQuestion {
   if (r.pos >= r.end) throw new Stop(`the message ends (${r.end - r.base} bytes) but the header counts ${count}`)
-  const name = readName(r, r.end)
+  const name = readName(r, r.end, false)
   const b = r.bytes
   const p = r.pos
   if (p + 4 > r.end) throw new Stop(`the type and class run past the message's end (${r.end - r.base} bytes)`)
@@ -284,7 +284,7 @@ function readQuestion(r: Reader, count: number): DnsQuestion {
 
 function readRecord(r: Reader, count: number): DnsRecord {
   if (r.pos >= r.end) throw new Stop(`the message ends (${r.end - r.base} bytes) but the header counts ${count}`)
-  const name = readName(r, r.end)
+  const name = readName(r, r.end, false)
   const b = r.bytes
   const p = r.pos
   if (p + 10 > r.end) throw new Stop(`the type, class, TTL and RDLENGTH run past the message's end (${r.end - r.base} bytes)`)
@@ -408,20 +408,21 @@ function latin1(b: Uint8Array, from: number, to: number): string {
 
 /**
  * The name at `r.pos`, whose labels before its first pointer (or its end) must lie below
- * `limit`; leaves `r.pos` after them. A pointer must point below the labels that led to it
+ * `limit` (the end of the record data, or with `inData` false, the message); leaves `r.pos` after them. A pointer must point below the labels that led to it
  * (strictly backwards), so a loop cannot form; MAX_POINTERS and MAX_NAME_OCTETS bound the rest.
  */
-function readName(r: Reader, limit: number): string {
+function readName(r: Reader, limit: number, inData = true): string {
   const b = r.bytes
   let p = r.pos
   let bound = limit
+  let within = inData ? "the record data's" : "the message's"
   let segment = p
   let resume = -1
   let pointers = 0
   let octets = 1 // the root's length byte
   let text = ''
   for (;;) {
-    if (p >= bound) throw new Stop(`the name at offset ${r.pos - r.base} runs past ${bound === r.end ? "the message's" : "the record data's"} end`)
+    if (p >= bound) throw new Stop(`the name at offset ${r.pos - r.base} runs past ${within} end`)
     const len = b[p]
     if (len === 0) {
       p++
@@ -435,12 +436,13 @@ function readName(r: Reader, limit: number): string {
       if (resume < 0) resume = p + 2
       p = segment = target
       bound = r.end
+      within = "the message's"
       continue
     }
     if (len >= 0x40) throw new Stop(`the label type 0x${(len & 0xc0).toString(16)} at offset ${p - r.base} is not supported`)
     octets += len + 1
     if (octets > MAX_NAME_OCTETS) throw new Stop(`the name at offset ${r.pos - r.base} is longer than ${MAX_NAME_OCTETS} octets`)
-    if (p + 1 + len > bound) throw new Stop(`the label at offset ${p - r.base} runs past ${bound === r.end ? "the message's" : "the record data's"} end`)
+    if (p + 1 + len > bound) throw new Stop(`the label at offset ${p - r.base} runs past ${within} end`)
     if (text !== '') text += '.'
     text += label(b, p + 1, p + 1 + len)
     p += 1 + len
