@@ -104,10 +104,17 @@ const OTHER = message({ id: 12, flags: RESPONSE }, [question('.', 2)], [
 /** All flag bits but QR's opposite: QR, opcode 2 (status), AA, TC, RD, RA, Z, AD, CD, RCODE 5. */
 const FLAGS = message({ id: 0xffff, flags: 0x97f5 }, [question('example.com', 1, 3 /* CH */)])
 
+/** An mDNS response (RFC 6762) with QU and cache-flush bits, which tshark reads on port 5353 only. */
+const MDNS = message({ id: 0, flags: 0x8400 }, [question('printer.local', 1, 0x8001)], [
+  record('printer.local', 1, 120, Buffer.from([10, 0, 0, 9]), 0x8001),
+  record('_ipp._tcp.local', 12, 4500, labels(Buffer.from('printer'), { ptr: 60 })),
+])
+
 /** Messages tshark must agree with, and what each shows. */
 const ORACLE: [string, Buffer][] = [
   ['typical', TYPICAL], ['AAAA', AAAA], ['names', NAMES], ['MX', MX], ['TXT', TXT], ['SRV', SRV],
   ['SOA', SOA], ['OPT', OPT], ['OPT BADVERS', OPT_BADVERS], ['CAA HINFO', CAA_HINFO], ['other', OTHER], ['flags', FLAGS],
+  ['mDNS', MDNS],
 ]
 
 function decode(bytes: Uint8Array, tcp = false): DnsMessage {
@@ -228,9 +235,10 @@ test('dns: DNS_TYPES names the common types; others are TYPE<n>', (t) => {
 })
 
 test('dns: mDNS top class bits: QU on questions, cache-flush on records, stripped from class', (t) => {
-  const m = decode(message({ id: 0, flags: 0x8400 }, [question('printer.local', 1, 0x8001)], [record('printer.local', 1, 120, Buffer.from([10, 0, 0, 9]), 0x8001)]))
-  t.like(m.questions[0], { class: 1, unicastResponse: true })
+  const m = decode(MDNS)
+  t.like(m.questions[0], { name: 'printer.local', class: 1, unicastResponse: true })
   t.like(m.answers[0], { class: 1, cacheFlush: true, data: '10.0.0.9' })
+  t.like(m.answers[1], { class: 1, cacheFlush: false, data: 'printer._ipp._tcp.local' })
 })
 
 test('dns: labels escape dots, backslashes and unprintable bytes as dig does', (t) => {
@@ -417,7 +425,7 @@ test('dns: 100 000 seeded random and mutated buffers never throw', (t) => {
 // ── Oracle: tshark ──
 
 /** The tshark 4.0 fields compared, with what the decoded message says for each, in tshark's order. */
-const FIELDS: [string, (m: DnsMessage) => (string | number | boolean)[]][] = [
+const FIELDS: [string, (m: DnsMessage, mdns: boolean) => (string | number | boolean)[]][] = [
   ['dns.id', (m) => [m.id]],
   ['dns.flags.response', (m) => [m.response]],
   ['dns.flags.opcode', (m) => [m.opcode]],
@@ -435,12 +443,15 @@ const FIELDS: [string, (m: DnsMessage) => (string | number | boolean)[]][] = [
   ['dns.count.add_rr', (m) => [m.additionals.length]],
   ['dns.qry.name', (m) => m.questions.map((q) => q.name)],
   ['dns.qry.type', (m) => m.questions.map((q) => q.type)],
-  ['dns.qry.class', (m) => m.questions.map((q) => q.class)],
+  // tshark takes the class's top bit apart on port 5353 only.
+  ['dns.qry.class', (m, mdns) => m.questions.map((q) => (mdns || !q.unicastResponse ? q.class : q.class | 0x8000))],
+  ['dns.qry.qu', (m, mdns) => (mdns ? m.questions.map((q) => q.unicastResponse) : [])],
   // tshark shows an SRV record's owner name split in three (below).
   ['dns.resp.name', (m) => records(m, (r) => r.type !== 33).map((r) => r.name)],
   ['dns.resp.type', (m) => records(m).map((r) => r.type)],
   // OPT's class and TTL are EDNS fields, which tshark shows under their own names.
-  ['dns.resp.class', (m) => records(m, (r) => r.type !== 41).map((r) => r.class)],
+  ['dns.resp.class', (m, mdns) => records(m, (r) => r.type !== 41).map((r) => (mdns || !r.cacheFlush ? r.class : r.class | 0x8000))],
+  ['dns.resp.cache_flush', (m, mdns) => (mdns ? records(m, (r) => r.type !== 41).map((r) => r.cacheFlush) : [])],
   ['dns.resp.ttl', (m) => records(m, (r) => r.type !== 41).map((r) => r.ttl)],
   ['dns.a', (m) => ofType(m, 1)],
   ['dns.aaaa', (m) => ofType(m, 28)],
@@ -509,13 +520,19 @@ if (!hasTshark && process.env.CI === 'true') {
   test('dns: tshark agrees field by field, over UDP and over TCP', (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'netring-dns-'))
     const path = join(dir, 'dns.pcap')
-    const cases: [string, Buffer, boolean][] = [
-      ...ORACLE.map(([title, b]): [string, Buffer, boolean] => [title, b, false]),
-      ['typical over TCP', TYPICAL, true],
-      ['SOA over TCP', SOA, true],
+    type Carrier = 'udp' | 'tcp' | 'mdns'
+    const cases: [string, Buffer, Carrier][] = [
+      ...ORACLE.map(([title, b]): [string, Buffer, Carrier] => [title, b, 'udp']),
+      ['typical over TCP', TYPICAL, 'tcp'],
+      ['SOA over TCP', SOA, 'tcp'],
+      ['mDNS on port 5353', MDNS, 'mdns'],
     ]
     // Each TCP message from a port of its own: on one connection tshark would take the second for a retransmission.
-    writeFileSync(path, pcap(cases.map(([, b, tcp], i) => (tcp ? frame(Buffer.concat([be([2, b.length]), b]), 'tcp', 53, 20000 + i) : frame(b)))))
+    const frames = cases.map(([, b, carrier], i) => {
+      if (carrier === 'tcp') return frame(Buffer.concat([be([2, b.length]), b]), 'tcp', 53, 20000 + i)
+      return carrier === 'mdns' ? frame(b, 'udp', 5353, 5353) : frame(b)
+    })
+    writeFileSync(path, pcap(frames))
     const out = execFileSync(
       'tshark',
       ['-n', '-r', path, '-T', 'fields', '-E', 'separator=/t', '-E', 'occurrence=a', '-E', 'aggregator=,', ...FIELDS.flatMap(([f]) => ['-e', f]), '-e', '_ws.malformed', '-e', '_ws.expert.message'],
@@ -525,13 +542,14 @@ if (!hasTshark && process.env.CI === 'true') {
     t.is(lines.length, cases.length, 'one line per frame')
     let compared = 0
     const disagreements: string[] = []
-    cases.forEach(([title, bytes, tcp], i) => {
+    cases.forEach(([title, bytes, carrier], i) => {
       const columns = (lines[i] ?? '').split('\t')
+      const tcp = carrier === 'tcp'
       const m = decode(tcp ? Buffer.concat([be([2, bytes.length]), bytes]) : bytes, tcp)
       t.is(m.error, undefined, title)
       FIELDS.forEach(([field, expected], c) => {
         const shown = (columns[c] ?? '') === '' ? [] : columns[c].split(',').map(normal)
-        const ours = expected(m).map(normal)
+        const ours = expected(m, carrier === 'mdns').map(normal)
         if (JSON.stringify(shown) !== JSON.stringify(ours)) disagreements.push(`${title}: ${field}: tshark ${JSON.stringify(shown)}, decodeDns ${JSON.stringify(ours)}`)
         compared++
       })
