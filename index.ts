@@ -15,6 +15,7 @@
 export type { BpfInstruction, CaptureStats, FanoutOptions, RecordOptions, RecordProgress, SenderStats } from './src/native'
 export { Capture, open, openRing } from './src/capture'
 export { compileFilter } from './src/filter'
+export * from './src/dns'
 export type { CaptureOptions, FanoutMode, Filter, TxOptions } from './src/options'
 export {
   Arp,
