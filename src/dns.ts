@@ -310,8 +310,11 @@ function readRecord(r: Reader, count: number): DnsRecord {
   }
 }
 
+/** The names of types 0–511 in a plain array: a lookup in the frozen DNS_TYPES is slower. */
+const LOW_TYPE_NAMES: readonly string[] = Array.from({ length: 512 }, (_, type) => DNS_TYPES[type] ?? `TYPE${type}`)
+
 function typeName(type: number): string {
-  return DNS_TYPES[type] ?? `TYPE${type}`
+  return type < 512 ? LOW_TYPE_NAMES[type] : (DNS_TYPES[type] ?? `TYPE${type}`)
 }
 
 /** The RDATA in `[from, to)` of a record of `type`; `r.pos` is `from`. */
