@@ -203,7 +203,8 @@ interface Reader {
 /**
  * Decodes the DNS message in `bytes[offset, offset + length)` (by default, all of `bytes`).
  * With `tcp`, the message follows a 2-byte length prefix (RFC 1035 §4.2.2), and bytes after
- * the length it gives are not read. Returns undefined when there are not 12 header bytes.
+ * the length it gives are not read; bytes after the last record the header counts are
+ * ignored. Returns undefined when there are not 12 header bytes.
  * Never throws. Strings and `Buffer`s in the result are copies: the message does not
  * keep `bytes` alive or depend on it.
  */
