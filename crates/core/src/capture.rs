@@ -4,14 +4,16 @@ use std::os::fd::AsFd;
 use std::sync::Arc;
 
 use crate::batch::Batch;
-use crate::error::Result;
+use crate::error::{text, OptionName, Problem, Result};
+use crate::validate::option_error;
+use crate::batch::Framing;
 use crate::dissect::LINKTYPE_ETHERNET;
 use crate::fanout;
 use crate::bpf::{socket_program, Filter, DROP_ALL};
 use crate::mmap::Mapping;
 use crate::options::{Geometry, RxOptions};
 use crate::rx::{Reader, RecvReader, RingV2, RingV3, MAX_RECV_BATCH, MAX_V2_BATCH};
-use crate::socket::{PacketSocket, ETH_P_ALL_BE};
+use crate::socket::{PacketSocket, ANY, ETH_P_ALL_BE};
 
 /// Running totals since the capture opened. The kernel resets PACKET_STATISTICS on every
 /// read; these add them up.
@@ -49,8 +51,8 @@ pub struct Capture {
     socket: Arc<PacketSocket>,
     reader: Reader,
     snaplen: u32,
-    /// The libpcap `LINKTYPE_*` of the interface's frames.
-    link_type: u32,
+    /// How the packets begin: the interface's link layer, or a cooked header (`any`).
+    framing: Framing,
     v3: bool,
     block_timeout_ms: u32,
     batch_capacity: (usize, usize),
@@ -65,8 +67,19 @@ impl Capture {
     /// so no packet is queued outside the ring, none gets past the filter, and none is
     /// lost to the purge a bind-first order would need. A fanout group is joined after
     /// bind(), as the kernel requires (see the `fanout` module for how the filter goes on).
+    ///
+    /// On [`ANY`] the socket is cooked: each packet gets a Linux cooked v2 header (with its
+    /// interface index) in the copy, which is why `zero_copy` does not apply there, and
+    /// no one interface is made promiscuous (as libpcap's `any`).
     pub fn open(iface: &str, options: &RxOptions) -> Result<Capture> {
         let config = options.validate()?;
+        if iface == ANY && options.zero_copy {
+            return Err(option_error(
+                OptionName::ZeroCopy,
+                Problem::NotApplicable,
+                text!["option ", OptionName::ZeroCopy, " does not apply to the any device: its packets get a Linux cooked header in the copy"],
+            ));
+        }
         let program = socket_program(config.filter.as_ref(), config.snaplen)?;
         let socket = PacketSocket::open(iface, config.netns.as_deref())?;
         let (reader, v3, block_timeout_ms) = match config.geometry {
@@ -101,9 +114,10 @@ impl Capture {
         if config.ignore_outgoing {
             socket.set_int_option(libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING")?;
         }
-        if config.promiscuous {
+        if config.promiscuous && !socket.cooked() {
             socket.set_promiscuous()?;
         }
+        let framing = if socket.cooked() { Framing::Cooked } else { Framing::Link(LINKTYPE_ETHERNET) };
         socket.bind(ETH_P_ALL_BE)?;
         let fanout_group = match &config.fanout {
             Some(options) => {
@@ -120,7 +134,7 @@ impl Capture {
             socket: Arc::new(socket),
             reader,
             snaplen: config.snaplen,
-            link_type: LINKTYPE_ETHERNET,
+            framing,
             v3,
             block_timeout_ms,
             batch_capacity: config.geometry.map_or((0, MAX_RECV_BATCH), batch_capacity),
@@ -166,7 +180,7 @@ impl Capture {
     /// or what recv() has queued) without blocking; returns how many. 0 means nothing is
     /// ready: wait for readability of [`Capture::socket`] (or call [`Capture::wait`]).
     pub fn read(&mut self, batch: &mut Batch) -> Result<usize> {
-        let (count, malformed) = self.reader.read(&self.socket, batch, self.snaplen, self.link_type)?;
+        let (count, malformed) = self.reader.read(&self.socket, batch, self.snaplen, self.framing)?;
         self.totals.delivered += count as u64;
         self.totals.malformed += malformed;
         Ok(count)
@@ -179,7 +193,7 @@ impl Capture {
     /// the kernel took off is put back in the slot, so the bytes are the same as `read`
     /// copies. Rings only: a Type error for recv() captures.
     pub fn lend(&mut self, meta: &mut Vec<u32>) -> Result<usize> {
-        let (count, malformed) = self.reader.lend(meta, self.snaplen, self.link_type)?;
+        let (count, malformed) = self.reader.lend(meta, self.snaplen, self.framing.link_type())?;
         self.totals.delivered += count as u64;
         self.totals.malformed += malformed;
         Ok(count)
@@ -229,7 +243,7 @@ impl Capture {
 
     /// The libpcap `LINKTYPE_*` of the packets' bytes.
     pub fn link_type(&self) -> u32 {
-        self.link_type
+        self.framing.link_type()
     }
 
     /// Replaces the filter (SO_ATTACH_FILTER swaps programs atomically); `None` removes it,

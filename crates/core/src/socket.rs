@@ -25,11 +25,16 @@ pub fn check_interface_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// A raw AF_PACKET socket bound to one interface (once [`PacketSocket::bind`] is called).
+/// The interface name that means every interface, as libpcap's `any` device.
+pub const ANY: &str = "any";
+
+/// A raw AF_PACKET socket bound to one interface (once [`PacketSocket::bind`] is called),
+/// or a cooked one on every interface ([`ANY`]).
 #[derive(Debug)]
 pub struct PacketSocket {
     fd: OwnedFd,
     iface: String,
+    /// 0 for [`ANY`].
     ifindex: i32,
 }
 
@@ -46,12 +51,15 @@ pub struct KernelStats {
 
 impl PacketSocket {
     /// Creates a non-blocking AF_PACKET socket with protocol 0 (it receives nothing until
-    /// `bind()` names a protocol) and looks up `iface`, inside `netns` when given.
+    /// `bind()` names a protocol) and looks up `iface`, inside `netns` when given. For
+    /// [`ANY`] the socket is SOCK_DGRAM (packets start at their network header: every
+    /// interface's link layer is different) and binds to no one interface.
     pub fn open(iface: &str, netns: Option<&str>) -> Result<Self> {
         check_interface_name(iface)?;
+        let kind = if iface == ANY { libc::SOCK_DGRAM } else { libc::SOCK_RAW };
         let create = || {
             // SAFETY: socket() takes no pointers; the fd it returns is owned below.
-            unsafe { syscall!(socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0)) }
+            unsafe { syscall!(socket(libc::AF_PACKET, kind | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0)) }
                 .map_err(|e| Error::os(iface, "socket(AF_PACKET)", e))
         };
         let raw = match netns {
@@ -61,8 +69,27 @@ impl PacketSocket {
         // SAFETY: `raw` is a socket fd just returned by socket() and owned by nobody else.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
         let mut socket = PacketSocket { fd, iface: iface.to_owned(), ifindex: 0 };
-        socket.ifindex = socket.interface_index(iface).map_err(|e| Error::os(iface, "SIOCGIFINDEX", e))?;
+        if iface != ANY {
+            socket.ifindex = socket.interface_index(iface).map_err(|e| Error::os(iface, "SIOCGIFINDEX", e))?;
+        }
         Ok(socket)
+    }
+
+    /// Whether the socket is the cooked one of [`ANY`].
+    pub fn cooked(&self) -> bool {
+        self.ifindex == 0
+    }
+
+    /// Name of interface `ifindex` in the socket's network namespace (SIOCGIFNAME).
+    pub fn interface_name(&self, ifindex: i32) -> io::Result<String> {
+        // SAFETY: ifreq is a C struct of integers and arrays, for which all-zero is valid.
+        let mut req: libc::ifreq = unsafe { mem::zeroed() };
+        req.ifr_ifru.ifru_ifindex = ifindex;
+        // SAFETY: SIOCGIFNAME reads ifru_ifindex and writes a NUL-terminated ifr_name
+        // into `req`, which lives for the whole call.
+        unsafe { syscall!(ioctl(self.fd.as_raw_fd(), libc::SIOCGIFNAME as _, &mut req as *mut libc::ifreq)) }?;
+        let name: Vec<u8> = req.ifr_name.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+        Ok(String::from_utf8_lossy(&name).into_owned())
     }
 
     /// The interface the socket is for.

@@ -179,6 +179,14 @@ impl NativeCapture {
         capture.set_filter(program.as_ref()).map_err(to_napi)
     }
 
+    /// The name of interface `ifindex` in the capture's network namespace (SIOCGIFNAME),
+    /// or `null` when there is none (any more).
+    #[napi]
+    pub fn interface_name(&self, ifindex: i32) -> napi::Result<Option<String>> {
+        let capture = self.capture.as_ref().ok_or_else(closed)?;
+        Ok(capture.socket().interface_name(ifindex).ok())
+    }
+
     /// The PACKET_FANOUT group id joined, or `null`.
     #[napi(getter)]
     pub fn fanout_group(&self) -> Option<u32> {
