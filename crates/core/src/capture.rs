@@ -59,16 +59,23 @@ pub struct Capture {
 }
 
 impl Capture {
-    /// Validates `options` and compiles a filter expression, then: creates the socket (it
-    /// receives nothing yet), sets the TPACKET version, the filter (combined with the
+    /// Validates `options` and compiles a filter expression (for Ethernet, so that a
+    /// filter's syntax errors come before any system call), then: creates the socket (it
+    /// receives nothing yet), reads the interface's link type (an [`crate::Error::LinkType`]
+    /// when it has none a raw socket can capture) and compiles the expression again for
+    /// it if it is not Ethernet, sets the TPACKET version, the filter (combined with the
     /// snapshot length) and the ring, maps the ring, and only then binds to the interface,
     /// so no packet is queued outside the ring, none gets past the filter, and none is
     /// lost to the purge a bind-first order would need. A fanout group is joined after
     /// bind(), as the kernel requires (see the `fanout` module for how the filter goes on).
     pub fn open(iface: &str, options: &RxOptions) -> Result<Capture> {
         let config = options.validate()?;
-        let program = socket_program(config.filter.as_ref(), config.snaplen)?;
+        let mut program = socket_program(config.filter.as_ref(), config.snaplen, LINKTYPE_ETHERNET)?;
         let socket = PacketSocket::open(iface, config.netns.as_deref())?;
+        let link_type = socket.link_type()?;
+        if link_type != LINKTYPE_ETHERNET && matches!(config.filter, Some(Filter::Expression(_))) {
+            program = socket_program(config.filter.as_ref(), config.snaplen, link_type)?;
+        }
         let (reader, v3, block_timeout_ms) = match config.geometry {
             Some(geometry) => {
                 let (version, v3, timeout) = match geometry {
@@ -120,7 +127,7 @@ impl Capture {
             socket: Arc::new(socket),
             reader,
             snaplen: config.snaplen,
-            link_type: LINKTYPE_ETHERNET,
+            link_type,
             v3,
             block_timeout_ms,
             batch_capacity: config.geometry.map_or((0, MAX_RECV_BATCH), batch_capacity),
@@ -232,14 +239,14 @@ impl Capture {
         self.link_type
     }
 
-    /// Replaces the filter (SO_ATTACH_FILTER swaps programs atomically); `None` removes it,
-    /// keeping the snapshot length. Packets already in the ring or queue passed the old
+    /// Replaces the filter (SO_ATTACH_FILTER swaps programs atomically), an expression
+    /// compiled for the capture's link type; `None` removes it, keeping the snapshot length. Packets already in the ring or queue passed the old
     /// filter and are still delivered.
     pub fn set_filter(&mut self, filter: Option<&Filter>) -> Result<()> {
         if let Some(filter) = filter {
             filter.validate()?;
         }
-        match socket_program(filter, self.snaplen)? {
+        match socket_program(filter, self.snaplen, self.link_type)? {
             Some(program) => self.socket.attach_filter(&program),
             None => self.socket.detach_filter(),
         }
