@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::batch::Batch;
 use crate::error::Result;
-use crate::dissect::LINKTYPE_ETHERNET;
+use crate::linktype::LINKTYPE_ETHERNET;
 use crate::fanout;
 use crate::bpf::{socket_program, Filter, DROP_ALL};
 use crate::mmap::Mapping;
