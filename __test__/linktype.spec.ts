@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
@@ -239,4 +239,45 @@ privileged('an SLL2 file from tcpdump -i any: read as LINKTYPE 276, filtered for
   } finally {
     run('ip', ['netns', 'del', other])
   }
+})
+
+/** A pcap file (µs, little-endian) of `link` holding `packets`. */
+function pcapOf(link: number, packets: Buffer[]): Buffer {
+  const header = Buffer.alloc(24)
+  header.writeUInt32LE(0xa1b2c3d4, 0)
+  header.writeUInt16LE(2, 4)
+  header.writeUInt16LE(4, 6)
+  header.writeUInt32LE(262_144, 16)
+  header.writeUInt32LE(link, 20)
+  const records = packets.map((p, i) => {
+    const r = Buffer.alloc(16)
+    r.writeUInt32LE(1_700_000_000 + i, 0)
+    r.writeUInt32LE(p.length, 8)
+    r.writeUInt32LE(p.length, 12)
+    return Buffer.concat([r, p])
+  })
+  return Buffer.concat([header, ...records])
+}
+
+privileged('replay refuses raw IP onto Ethernet (no MAC header to send) and sends an Ethernet file', async (t, ns) => {
+  // A 20-byte IPv4 header 10.0.0.1 > 10.0.0.2, protocol 253 (experimental), no payload.
+  const ipv4 = Buffer.from('45000014000000004afd0000' + '0a000001' + '0a000002', 'hex')
+  for (const [link, name] of [
+    [LINKTYPE_RAW, 'RAW \\(101\\)'],
+    [228, 'IPV4 \\(228\\)'],
+  ] as const) {
+    const path = join(dir, `raw-${link}.pcap`)
+    writeFileSync(path, pcapOf(link, [Buffer.concat([ipv4, Buffer.alloc(40)])]))
+    const run = await cli(['replay', path, `int:${A}`, '--netns', ns.name])
+    t.is(run.code, 1, run.stderr)
+    t.regex(run.stderr, new RegExp(`frames of link type ${name} cannot be sent through "nr0", whose link type is EN10MB \\(1\\): raw IP packets have no Ethernet header to send`))
+    t.regex(run.stderr, /^0 frames replayed, 0 sent, 0 errors$/m)
+  }
+  // The same bytes behind an Ethernet header go.
+  const ether = Buffer.concat([Buffer.from('ffffffffffff0200000000020800', 'hex'), ipv4, Buffer.alloc(40)])
+  const path = join(dir, 'ether.pcap')
+  writeFileSync(path, pcapOf(LINKTYPE_ETHERNET, [ether]))
+  const run = await cli(['replay', path, `int:${A}`, '--netns', ns.name])
+  t.is(run.code, 0, run.stderr)
+  t.regex(run.stderr, /^1 frames replayed, 1 sent, 0 errors$/m)
 })
