@@ -240,8 +240,9 @@ impl Capture {
     }
 
     /// Replaces the filter (SO_ATTACH_FILTER swaps programs atomically), an expression
-    /// compiled for the capture's link type; `None` removes it, keeping the snapshot length. Packets already in the ring or queue passed the old
-    /// filter and are still delivered.
+    /// compiled for the capture's link type; `None` removes it, keeping the snapshot
+    /// length. Packets already in the ring or queue passed the old filter and are still
+    /// delivered.
     pub fn set_filter(&mut self, filter: Option<&Filter>) -> Result<()> {
         if let Some(filter) = filter {
             filter.validate()?;
