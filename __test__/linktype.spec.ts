@@ -114,6 +114,9 @@ privileged('a tun device captures raw IP (LINKTYPE_RAW 101): linkType, the filte
     // "icmp" compiled for Ethernet would look for ethertype 0x0800 at byte 12 of an IP header.
     const capture = openRing('tun0', { netns: ns.name, filter: 'icmp' })
     t.is(capture.linkType, LINKTYPE_RAW)
+    // setFilter compiles for the capture's link type too: raw IP has no MAC addresses.
+    t.throws(() => capture.setFilter('ether broadcast'), { code: 'ERR_INVALID_ARG_VALUE' })
+    capture.setFilter('icmp')
     const recorders = [
       record('ring:tun0', { netns: ns.name, filter: 'icmp', write: path, count: 3 }),
       record('int:tun0', { netns: ns.name, filter: 'icmp', write: pcapng, count: 3 }),
