@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
@@ -16,6 +16,7 @@ import { A, B, privileged, type Netns } from './helpers/netns'
 
 const CLI = join(__dirname, '..', 'dist', 'src', 'cli.js')
 const dir = mkdtempSync(join(tmpdir(), 'netring-linktype-'))
+test.after.always(() => rmSync(dir, { recursive: true, force: true }))
 
 const LINKTYPE_ETHERNET = 1
 const LINKTYPE_RAW = 101
