@@ -68,6 +68,13 @@ export class Capture implements AsyncIterable<Packet> {
     return name
   }
 
+  /** The libpcap `LINKTYPE_*` of the packets (1 Ethernet, 101 raw IP, 276 Linux cooked
+   * v2, …): the interface's, from its hardware type, or a file's (the pcap header's or
+   * the first pcapng interface's). Still answers after `close()`. */
+  get linkType(): number {
+    return this.#native.linkType
+  }
+
   /** The PACKET_FANOUT group this capture joined (the kernel's pick when `fanout.group`
    * was left out), or `undefined`. */
   get fanoutGroup(): number | undefined {

@@ -99,7 +99,9 @@ ${CAPTURE_FLAGS}
   replay: `${USAGE.replay}
 
 Sends every frame of FILE (pcap or pcapng; a path or pcapfile:PATH), in order, through
-the TX ring of <uri> (ring:IFACE, int:IFACE or a bare interface name).
+the TX ring of <uri> (ring:IFACE, int:IFACE or a bare interface name). FILE's link type
+must be the interface's (raw IP may go onto a raw-IP interface): a Linux cooked capture
+(tcpdump -i any) or a raw-IP file onto Ethernet is refused before anything is sent.
 
       --pps N           at most N frames per second
       --loop N          send the file N times (default 1)
@@ -380,7 +382,16 @@ async function replay(positionals: string[], values: Values): Promise<void> {
   let frames = 0
   try {
     for (let i = 0; i < loops; i++) {
-      for await (const batch of open(`pcapfile:${file}`).batches()) {
+      const source = open(`pcapfile:${file}`)
+      try {
+        // Before the first frame: a file of another link type sends nothing at all.
+        tx.checkLinkType(source.linkType)
+      } catch (error) {
+        source.close()
+        if (error instanceof Error) error.message = `cannot replay ${file}: ${error.message}`
+        throw error
+      }
+      for await (const batch of source.batches()) {
         const data = [...batch].map((packet) => packet.data)
         await tx.sendBatch(data)
         frames += data.length

@@ -4,12 +4,12 @@ use std::os::fd::AsFd;
 use std::sync::Arc;
 
 use crate::batch::Batch;
-use crate::error::{text, OptionName, Problem, Result};
-use crate::validate::option_error;
 use crate::batch::Framing;
-use crate::dissect::LINKTYPE_ETHERNET;
+use crate::error::{text, OptionName, Problem, Result};
+use crate::linktype::LINKTYPE_ETHERNET;
+use crate::validate::option_error;
 use crate::fanout;
-use crate::bpf::{socket_program, Filter, DROP_ALL};
+use crate::bpf::{for_cooked_socket, socket_program, Filter, Instruction, DROP_ALL};
 use crate::mmap::Mapping;
 use crate::options::{Geometry, RxOptions};
 use crate::rx::{Reader, RecvReader, RingV2, RingV3, MAX_RECV_BATCH, MAX_V2_BATCH};
@@ -45,6 +45,19 @@ fn batch_capacity(geometry: Geometry) -> (usize, usize) {
     }
 }
 
+/// The program the socket attaches for `filter`: an expression compiled for the packets'
+/// link type, and on a cooked socket made to read the packet as the kernel has it
+/// (without the cooked header, see [`for_cooked_socket`]).
+fn kernel_program(filter: Option<&Filter>, snaplen: u32, framing: Framing) -> Result<Option<Vec<Instruction>>> {
+    let program = socket_program(filter, snaplen, framing.link_type())?;
+    match (framing, filter, program) {
+        (Framing::Cooked, Some(Filter::Expression(expression)), Some(program)) => {
+            for_cooked_socket(&program, expression).map(Some)
+        }
+        (_, _, program) => Ok(program),
+    }
+}
+
 /// A packet capture on one interface through a PACKET_MMAP ring or recv().
 #[derive(Debug)]
 pub struct Capture {
@@ -61,8 +74,11 @@ pub struct Capture {
 }
 
 impl Capture {
-    /// Validates `options` and compiles a filter expression, then: creates the socket (it
-    /// receives nothing yet), sets the TPACKET version, the filter (combined with the
+    /// Validates `options` and compiles a filter expression (for Ethernet, so that a
+    /// filter's syntax errors come before any system call), then: creates the socket (it
+    /// receives nothing yet), reads the interface's link type (an [`crate::Error::LinkType`]
+    /// when it has none a raw socket can capture) and compiles the expression again for
+    /// it if it is not Ethernet, sets the TPACKET version, the filter (combined with the
     /// snapshot length) and the ring, maps the ring, and only then binds to the interface,
     /// so no packet is queued outside the ring, none gets past the filter, and none is
     /// lost to the purge a bind-first order would need. A fanout group is joined after
@@ -80,8 +96,15 @@ impl Capture {
                 text!["option ", OptionName::ZeroCopy, " does not apply to the any device: its packets get a Linux cooked header in the copy"],
             ));
         }
-        let program = socket_program(config.filter.as_ref(), config.snaplen)?;
+        // An expression is compiled before any system call, for Ethernet unless on `any`,
+        // and again once the interface's link type is known, if that is another.
+        let expected = if iface == ANY { Framing::Cooked } else { Framing::Link(LINKTYPE_ETHERNET) };
+        let mut program = kernel_program(config.filter.as_ref(), config.snaplen, expected)?;
         let socket = PacketSocket::open(iface, config.netns.as_deref())?;
+        let framing = if socket.cooked() { Framing::Cooked } else { Framing::Link(socket.link_type()?) };
+        if framing != expected && matches!(config.filter, Some(Filter::Expression(_))) {
+            program = kernel_program(config.filter.as_ref(), config.snaplen, framing)?;
+        }
         let (reader, v3, block_timeout_ms) = match config.geometry {
             Some(geometry) => {
                 let (version, v3, timeout) = match geometry {
@@ -117,7 +140,6 @@ impl Capture {
         if config.promiscuous && !socket.cooked() {
             socket.set_promiscuous()?;
         }
-        let framing = if socket.cooked() { Framing::Cooked } else { Framing::Link(LINKTYPE_ETHERNET) };
         socket.bind(ETH_P_ALL_BE)?;
         let fanout_group = match &config.fanout {
             Some(options) => {
@@ -246,14 +268,15 @@ impl Capture {
         self.framing.link_type()
     }
 
-    /// Replaces the filter (SO_ATTACH_FILTER swaps programs atomically); `None` removes it,
-    /// keeping the snapshot length. Packets already in the ring or queue passed the old
-    /// filter and are still delivered.
+    /// Replaces the filter (SO_ATTACH_FILTER swaps programs atomically), an expression
+    /// compiled for the capture's link type; `None` removes it, keeping the snapshot
+    /// length. Packets already in the ring or queue passed the old filter and are still
+    /// delivered.
     pub fn set_filter(&mut self, filter: Option<&Filter>) -> Result<()> {
         if let Some(filter) = filter {
             filter.validate()?;
         }
-        match socket_program(filter, self.snaplen)? {
+        match kernel_program(filter, self.snaplen, self.framing)? {
             Some(program) => self.socket.attach_filter(&program),
             None => self.socket.detach_filter(),
         }

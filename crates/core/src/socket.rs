@@ -6,6 +6,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use crate::error::{Error, Result};
 use crate::bpf::Instruction;
+use crate::linktype::{describe_arphrd, link_type_for_arphrd, LINKTYPE_LINUX_SLL2};
 use crate::netns::in_netns;
 use crate::sys::{getsockopt, setsockopt, syscall};
 
@@ -27,6 +28,19 @@ pub fn check_interface_name(name: &str) -> Result<()> {
 
 /// The interface name that means every interface, as libpcap's `any` device.
 pub const ANY: &str = "any";
+
+/// The [`Error::LinkType`] of an interface whose hardware type has no raw link type.
+fn no_raw_link_type(iface: &str, arphrd: u16) -> Error {
+    Error::LinkType {
+        iface: iface.to_owned(),
+        message: format!(
+            "interface \"{iface}\" has hardware type {}, which has no link type a raw socket captures: \
+             libpcap captures it in cooked mode (a SOCK_DGRAM socket and a Linux cooked header), which netring \
+             does for the any device only: capture ring:any with the filter \"ifindex N\"",
+            describe_arphrd(arphrd)
+        ),
+    }
+}
 
 /// A raw AF_PACKET socket bound to one interface (once [`PacketSocket::bind`] is called),
 /// or a cooked one on every interface ([`ANY`]).
@@ -123,6 +137,26 @@ impl PacketSocket {
         let req = self.ifreq(name, libc::SIOCGIFINDEX)?;
         // SAFETY: SIOCGIFINDEX filled the ifru_ifindex member of the union.
         Ok(unsafe { req.ifr_ifru.ifru_ifindex })
+    }
+
+    /// The interface's ARPHRD_* hardware type (SIOCGIFHWADDR's `ifr_hwaddr.sa_family`), in
+    /// the socket's namespace: what link layer its frames have (see [`crate::linktype`]).
+    pub fn hardware_type(&self) -> Result<u16> {
+        let req = self.ifreq(&self.iface, libc::SIOCGIFHWADDR).map_err(self.err("SIOCGIFHWADDR"))?;
+        // SAFETY: SIOCGIFHWADDR filled the ifru_hwaddr member of the union, a sockaddr.
+        Ok(unsafe { req.ifr_ifru.ifru_hwaddr }.sa_family)
+    }
+
+    /// The libpcap `LINKTYPE_*` of the frames this (SOCK_RAW) socket reads from and sends
+    /// to the interface, from its hardware type. An [`Error::LinkType`] for a hardware type
+    /// libpcap captures in cooked mode only (see [`link_type_for_arphrd`]).
+    /// The cooked socket of [`ANY`] reads LINKTYPE_LINUX_SLL2 (see [`crate::Framing`]).
+    pub fn link_type(&self) -> Result<u32> {
+        if self.cooked() {
+            return Ok(LINKTYPE_LINUX_SLL2);
+        }
+        let arphrd = self.hardware_type()?;
+        link_type_for_arphrd(arphrd, &self.iface).ok_or_else(|| no_raw_link_type(&self.iface, arphrd))
     }
 
     /// The interface's MTU (SIOCGIFMTU).
@@ -296,6 +330,18 @@ impl AsRawFd for PacketSocket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unsupported_hardware_types_are_named() {
+        let e = no_raw_link_type("nlmon0", 824);
+        assert!(matches!(e, Error::LinkType { ref iface, .. } if iface == "nlmon0"), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "interface \"nlmon0\" has hardware type ARPHRD_NETLINK (824), which has no link type a raw socket \
+             captures: libpcap captures it in cooked mode (a SOCK_DGRAM socket and a Linux cooked header), which \
+             netring does for the any device only: capture ring:any with the filter \"ifindex N\""
+        );
+    }
 
     #[test]
     fn interface_names() {
