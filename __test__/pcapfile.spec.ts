@@ -124,6 +124,22 @@ async function recordFrames(ns: Netns, path: string, frames: Buffer[], format?: 
   if (done.packets !== frames.length) throw new Error(`recorded ${done.packets} of ${frames.length}`)
 }
 
+privileged('record({ packetBuffered }) has written each batch by the time progress() counts it', async (t, ns) => {
+  const path = join(dir, 'buffered.pcap')
+  const recorder = record(`ring:${A}`, { netns: ns.name, write: path, packetBuffered: true })
+  try {
+    const tx = openTx(`int:${B}`, { netns: ns.name })
+    await tx.sendBatch(Array.from({ length: 5 }, (_, i) => frame(i, 100)))
+    await tx.close()
+    // Not a timing assertion: the recorder writes a batch, then counts it. Unbuffered,
+    // the file would hold only its header until the 64 KiB buffer or the 1 s flush.
+    while (recorder.progress().packets < 5) await new Promise((resolve) => setTimeout(resolve, 5))
+    t.deepEqual(tcpdumpCount(path), { packets: 5, bytes: 500 })
+  } finally {
+    recorder.stop()
+  }
+})
+
 for (const [name, format] of [
   ['recorder.pcap', undefined],
   ['recorder-ns.pcap', 'pcap-ns'],

@@ -13,8 +13,8 @@ import { parseUri } from './uri'
 export function record(uri: string, options?: Omit<CaptureOptions, 'signal' | 'zeroCopy'> & RecordOptions): Recorder {
   const [scheme, target] = parseUri(uri)
   checkOptions(options, RECORD_OPTIONS)
-  const { write, format, count, countFilters, ...capture } = options ?? {}
-  const native = call(() => new NativeRecorder(target, scheme, capture, { write, format, count, countFilters }))
+  const { write, format, count, countFilters, packetBuffered, ...capture } = options ?? {}
+  const native = call(() => new NativeRecorder(target, scheme, capture, { write, format, count, countFilters, packetBuffered }))
   return {
     progress: () => native.progress(),
     stop: () => call(() => native.stop()),
