@@ -306,6 +306,14 @@ async function capture(positionals: string[], values: Values): Promise<void> {
 /** The options that shape printed lines, which mean nothing with -w. */
 const PRINT_FLAGS = ['quiet', 'link', 'verbose', 'hex', 'ascii', 'time', 'line-buffered']
 
+/** Interface names of this process's network namespace by index, read once. */
+let localInterfaces: Map<number, string> | undefined
+
+function localInterfaceName(ifindex: number): string | undefined {
+  localInterfaces ??= new Map(readdirSync('/sys/class/net').map((name) => [Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8')), name]))
+  return localInterfaces.get(ifindex)
+}
+
 /** The `-t` family: how many t's say how the time is printed. */
 const TIME_FORMATS: TimeFormat[] = ['time', 'none', 'epoch', 'delta', 'date', 'since-first']
 
@@ -337,6 +345,9 @@ async function print({ uri, expression }: Source, values: Values): Promise<void>
     live ? { ...geometry, snaplen, filter, netns: values.netns as string | undefined, promiscuous: values['no-promiscuous-mode'] !== true } : filter === undefined ? {} : { filter },
   )
   process.stderr.write(`netring: ${live ? 'listening on' : 'reading from'} ${uri}\n`)
+  // A live capture names its namespace's interfaces; a file's indexes are looked up
+  // here, as tcpdump does.
+  printOptions.interfaceName = live ? (ifindex) => capture.interfaceName(ifindex) : localInterfaceName
   const printer = new PacketPrinter(printOptions)
   const lineBuffered = values['line-buffered'] === true
   const stop = (): void => capture.close()

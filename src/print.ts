@@ -26,6 +26,9 @@ export interface PrintOptions {
   verbose?: number
   /** `-t`…: default the time of day (local time, microseconds). */
   time?: TimeFormat
+  /** The name of interface `ifindex`, for Linux cooked v2 packets (`any`); tcpdump asks
+   * its own namespace, and prints `?` for an index it does not know. */
+  interfaceName?: (ifindex: number) => string | undefined
 }
 
 const ETHERTYPES: Record<number, string> = {
@@ -124,7 +127,11 @@ export class PacketPrinter {
     const sll = p.sll
     if (sll !== undefined) {
       let head = ''
-      if (o.link === true || sll.version === 2) head = sllHead(p, sll.version, o.link === true)
+      if (sll.version === 2) {
+        const name = o.interfaceName?.(sll.ifindex ?? 0) ?? '?'
+        head = `${name.padEnd(5)} ${(SLL_TYPES[sll.packetType] ?? '?').padEnd(3)} `
+      }
+      if (o.link === true) head += sllHead(p, o.quiet === true)
       return head + this.#vlans(p) + this.#network(p, p.vlans.length > 0 ? innerEtherType(p) : sll.protocol, sll.protocol === 1 || sll.protocol === 4)
     }
     if (p.linkType === LinkType.NULL || p.linkType === LinkType.LOOP) {
@@ -312,15 +319,18 @@ function innerEtherType(p: Packet): number {
 
 const SLL_TYPES = ['In', 'B', 'M', 'P', 'Out']
 
-function sllHead(p: Packet, version: 1 | 2, link: boolean): string {
+/** The cooked header as tcpdump's -e prints it (print-sll.c): direction (SLL) or interface
+ * index (SLL2), an Ethernet source address, and without -q the protocol and length. */
+function sllHead(p: Packet, quiet: boolean): string {
   const sll = p.sll!
-  const direction = SLL_TYPES[sll.packetType] ?? `pkttype-${sll.packetType}`
-  if (version === 2) {
-    const name = `ifindex ${sll.ifindex ?? 0}`
-    if (!link) return `${name} ${direction} `
-    return `${name} ${direction} ${sll.address} ${ethertypeText(sll.protocol, false)}, length ${p.length}: `
-  }
-  return `${direction} ${sll.address} ${ethertypeText(sll.protocol, false)}, length ${p.length}: `
+  let head = sll.version === 2 ? `ifindex ${sll.ifindex ?? 0} ` : `${(SLL_TYPES[sll.packetType] ?? '?').padStart(3)} `
+  const address = sll.address
+  if (address.length === 17) head += `${address} `
+  if (quiet) return head
+  const protocol = sll.protocol
+  const names: Record<number, string> = { 1: '802.3', 4: '802.2' }
+  head += protocol <= 1500 ? `${names[protocol] ?? `ethertype Unknown (0x${protocol.toString(16).padStart(4, '0')})`}, ` : `${ethertypeText(protocol, false)}, `
+  return `${head}length ${p.length}: `
 }
 
 function loopbackFamily(p: Packet): number {
