@@ -16,9 +16,9 @@ import { record } from './record'
 import { openTx } from './sender'
 
 const USAGE: Record<string, string> = {
-  stats: 'usage: netring stats <uri> | -i IFACE | -r FILE [-c COUNT] [--duration SECONDS] [-f FILTER] [-s SNAPLEN] [-p] [RING OPTIONS] [--netns NAME] [EXPRESSION]',
+  stats: 'usage: netring stats <uri> | -i IFACE | -r FILE [-c COUNT] [--duration SECONDS] [-f FILTER] [-s SNAPLEN] [-p] [-Q in|out|inout] [RING OPTIONS] [--netns NAME] [EXPRESSION]',
   capture:
-    'usage: netring capture <uri> | -i IFACE | -r FILE [-w FILE [-U] [--format pcap|pcap-ns|pcapng] | -q -e -v -x -X -t -l] [-c COUNT] [--duration SECONDS] [-s SNAPLEN] [-p] [RING OPTIONS] [--netns NAME] [EXPRESSION]',
+    'usage: netring capture <uri> | -i IFACE | -r FILE [-w FILE [-U] [--format pcap|pcap-ns|pcapng] | -q -e -v -x -X -t -l] [-c COUNT] [--duration SECONDS] [-s SNAPLEN] [-p] [-Q in|out|inout] [RING OPTIONS] [--netns NAME] [EXPRESSION]',
   replay: 'usage: netring replay FILE <uri> [--pps N] [--loop N] [--netns NAME]',
   interfaces: 'usage: netring interfaces',
 }
@@ -31,8 +31,10 @@ ring:IFACE, as do -i IFACE; -r FILE means pcapfile:FILE. Words after the source 
 tcpdump filter EXPRESSION (the kernel filter), as with tcpdump.`
 
 /** The help lines of the source options, which stats and capture share. */
-const SOURCE_FLAGS = `  -i, --interface IFACE capture on IFACE (ring:IFACE)
-  -r, --read FILE       read FILE (pcap or pcapng; - for standard input)`
+const SOURCE_FLAGS = `  -i, --interface IFACE capture on IFACE (ring:IFACE); any for every interface
+  -r, --read FILE       read FILE (pcap or pcapng; - for standard input)
+  -Q, --direction in|out|inout
+                        only packets that arrive (in) or leave (out); default inout`
 
 /** The help lines of the capture's options, which stats and capture share. */
 const CAPTURE_FLAGS = `  -s, --snaplen N       bytes kept per packet (1 to 262144; 0 means 262144)
@@ -132,7 +134,22 @@ const source = {
   snaplen: { type: 'string', short: 's' },
   'no-promiscuous-mode': { type: 'boolean', short: 'p' },
   numeric: { type: 'boolean', short: 'n', multiple: true },
+  direction: { type: 'string', short: 'Q' },
 } as const
+
+/**
+ * tcpdump's `-Q in|out|inout`: which way the packets go. `in` is PACKET_IGNORE_OUTGOING
+ * (libpcap's way too); `out` puts libpcap's `outbound` (the kernel's packet type) before
+ * the filter. Both run in the kernel, so what they leave out is not counted as received.
+ */
+function direction(values: Values, uri: string, filter: string | undefined): { ignoreOutgoing?: boolean; filter?: string } {
+  const way = values.direction as string | undefined
+  if (way === undefined || way === 'inout') return { filter }
+  if (way !== 'in' && way !== 'out') throw new UsageError(`-Q ${way} must be in, out or inout`)
+  if (uri.startsWith('pcapfile:')) throw new UsageError('-Q needs a live capture: a file has no direction to filter on')
+  if (way === 'in') return { ignoreOutgoing: true, filter }
+  return { filter: filter === undefined ? 'outbound' : `outbound and (${filter})` }
+}
 
 /** The geometry of a `ring:` capture, as openRing's version, blockCount and frameCount. */
 const ring = {
@@ -236,13 +253,13 @@ async function runRecording({ uri, expression }: Source, values: Values, write?:
   }
   const option = write === undefined ? undefined : onlyFilter(values)
   if (option !== undefined && expression !== undefined) throw new UsageError('give the filter as -f or as an EXPRESSION, not both')
-  const filter = option ?? expression
+  const { filter, ignoreOutgoing } = direction(values, uri, option ?? expression)
   const netns = values.netns as string | undefined
   const geometry = { version, blockCount, frameCount }
   // Promiscuous by default on a live interface, as tcpdump; -p turns it off.
   const promiscuous = uri.startsWith('pcapfile:') ? undefined : values['no-promiscuous-mode'] !== true
   const packetBuffered = write === undefined ? undefined : values['packet-buffered'] === true
-  const recorder = record(uri, { count, snaplen, promiscuous, ...geometry, filter, netns, write, format, countFilters, packetBuffered })
+  const recorder = record(uri, { count, snaplen, promiscuous, ignoreOutgoing, ...geometry, filter, netns, write, format, countFilters, packetBuffered })
   // As tcpdump does: tells a script (and the tests) that the capture is open.
   process.stderr.write(`netring: ${uri.startsWith('pcapfile:') ? 'reading from' : 'listening on'} ${uri}\n`)
   const started = performance.now()
@@ -324,7 +341,7 @@ async function print({ uri, expression }: Source, values: Values): Promise<void>
   const seconds = positiveNumber(values, 'duration', false)
   const option = onlyFilter(values)
   if (option !== undefined && expression !== undefined) throw new UsageError('give the filter as -f or as an EXPRESSION, not both')
-  const filter = option ?? expression
+  const { filter, ignoreOutgoing } = direction(values, uri, option ?? expression)
   const times = (values.time as boolean[] | undefined)?.length ?? 0
   if (times >= TIME_FORMATS.length) throw new UsageError(`-t is given ${times} times; at most ${TIME_FORMATS.length - 1} (-ttttt)`)
   const hex = (values.hex as boolean[] | undefined)?.length ?? 0
@@ -342,7 +359,9 @@ async function print({ uri, expression }: Source, values: Values): Promise<void>
   const geometry = { version: positiveNumber(values, 'tpacket'), blockCount: positiveNumber(values, 'blocks'), frameCount: positiveNumber(values, 'frames') }
   const capture = open(
     uri,
-    live ? { ...geometry, snaplen, filter, netns: values.netns as string | undefined, promiscuous: values['no-promiscuous-mode'] !== true } : filter === undefined ? {} : { filter },
+    live
+      ? { ...geometry, snaplen, filter, ignoreOutgoing, netns: values.netns as string | undefined, promiscuous: values['no-promiscuous-mode'] !== true }
+      : filter === undefined ? {} : { filter },
   )
   process.stderr.write(`netring: ${live ? 'listening on' : 'reading from'} ${uri}\n`)
   // A live capture names its namespace's interfaces; a file's indexes are looked up
