@@ -88,7 +88,27 @@ test('pcapfile: a truncated file header, a non-capture file and a missing file a
   writeFileSync(text, 'this is no capture file, just some text')
   t.throws(() => open(`pcapfile:${text}`), { message: /not a pcap or pcapng file/ })
   t.throws(() => open(`pcapfile:${join(dir, 'missing.pcap')}`), { code: 'ENOENT', message: /missing\.pcap/ })
-  t.throws(() => open(`pcapfile:${short}`, { snaplen: 64 }), { instanceOf: TypeError, message: /takes no options but signal; got snaplen/ })
+  t.throws(() => open(`pcapfile:${short}`, { snaplen: 64 }), { instanceOf: TypeError, message: /takes no options but filter and signal; got snaplen/ })
+})
+
+test('pcapfile: a filter keeps what tcpdump keeps with it, across batches it empties; a bad one is named', async (t) => {
+  // 3000 packets in three read batches; the filter keeps only some of the last batch's.
+  const path = join(dir, 'filtered.pcap')
+  writeFileSync(path, pcapFixture(3000, (i) => 60 + (i % 7)))
+  for (const [filter, seen] of [
+    ['greater 65 and len < 66', 'len 65'],
+    ['ether[14:4] >= 2990', 'seq >= 2990'],
+  ] as const) {
+    const expected = tcpdump('-r', path, '-nn', filter).trim().split('\n').filter((l) => l !== '').length
+    let n = 0
+    for await (const p of open(`pcapfile:${path}`, { filter })) {
+      n++
+      t.true(p.length === 65 || seen !== 'len 65', `${seen}: a ${p.length}-byte packet got through`)
+    }
+    t.true(expected > 0, `tcpdump keeps some packets with ${filter}`)
+    t.is(n, expected, filter)
+  }
+  t.throws(() => open(`pcapfile:${path}`, { filter: 'udp prot 53' }), { message: /filter "udp prot 53" does not compile/ })
 })
 
 test('record: an unwritable path fails before the capture starts', (t) => {

@@ -71,7 +71,7 @@ pub use frame::PacketInfo;
 pub use mmap::Mapping;
 pub use netns::netns_path;
 pub use options::*;
-pub use record::{FilterCount, Progress, RecordOptions, RecordSource, Recorder, FILE_BATCH, FLUSH_MS};
+pub use record::{keep_matching, FilterCount, Progress, RecordOptions, RecordSource, Recorder, FILE_BATCH, FLUSH_MS};
 pub use socket::{check_interface_name, KernelStats, PacketSocket};
 pub use sys::{errno_name, page_size};
 pub use tx::{

@@ -5,14 +5,15 @@
 
 use napi::Env;
 use napi_derive::napi;
+use napi::Either;
 use netring_core::{
-    Capture, Error, FileFormat, FileReader, FileWriter, Program, Progress, RecordOptions as CoreRecordOptions, RecordSource,
+    keep_matching, Capture, Error, FileFormat, FileReader, FileWriter, Program, Progress, RecordOptions as CoreRecordOptions, RecordSource,
     Recorder, FILE_BATCH, MAX_SNAPLEN,
 };
 
 use crate::capture::NativeBatch;
 use crate::error::{closed, to_napi};
-use crate::filter::filter;
+use crate::filter::{filter, BpfInstruction};
 use crate::options::{integer, method, CaptureOptions};
 use crate::pool::BatchPool;
 
@@ -23,26 +24,43 @@ const FILE_POOL_SPARES: usize = 16;
 #[napi]
 pub struct NativeFileReader {
     reader: Option<FileReader>,
+    /// The filter run on each packet, compiled for the file's link type.
+    program: Option<Program>,
     link_type: u32,
     pool: BatchPool,
 }
 
 #[napi]
 impl NativeFileReader {
-    /// Opens `path` and reads its file header; a missing file or a bad header throws.
+    /// Opens `path` and reads its file header; a missing file or a bad header throws, as
+    /// does a `filter` that does not compile (for the file's link type).
     #[napi(constructor)]
-    pub fn new(path: String) -> napi::Result<Self> {
-        let reader = FileReader::open(&path).map_err(to_napi)?;
+    pub fn new(path: String, filter: Option<Either<String, Vec<BpfInstruction>>>) -> napi::Result<Self> {
+        let filter = filter.as_ref().map(crate::filter::filter).transpose().map_err(to_napi)?;
+        let RecordSource::File(reader, program) = RecordSource::file(&path, filter.as_ref()).map_err(to_napi)? else {
+            unreachable!("RecordSource::file makes a file source")
+        };
         let link_type = reader.link_type();
-        Ok(NativeFileReader { reader: Some(reader), link_type, pool: BatchPool::new(FILE_POOL_SPARES, (0, FILE_BATCH)) })
+        Ok(NativeFileReader { reader: Some(reader), program, link_type, pool: BatchPool::new(FILE_POOL_SPARES, (0, FILE_BATCH)) })
     }
 
-    /// Up to 1024 packets, `null` at the end of the file. A damaged record throws (with its
-    /// packet number and byte offset) after the packets before it were returned.
+    /// Up to 1024 packets (those the filter accepts), `null` at the end of the file. A
+    /// damaged record throws (with its packet number and byte offset) after the packets
+    /// before it were returned.
     #[napi]
     pub fn read<'env>(&mut self, env: &'env Env) -> napi::Result<Option<NativeBatch<'env>>> {
         let reader = self.reader.as_mut().ok_or_else(closed)?;
-        NativeBatch::read(env, &self.pool, |batch| reader.read(batch, FILE_BATCH, MAX_SNAPLEN))
+        let program = self.program.as_ref();
+        NativeBatch::read(env, &self.pool, |batch| loop {
+            let read = reader.read(batch, FILE_BATCH, MAX_SNAPLEN)?;
+            if let Some(program) = program {
+                keep_matching(batch, program);
+            }
+            // A batch the filter emptied is not the end of the file: read on.
+            if read == 0 || !batch.is_empty() {
+                return Ok(batch.len());
+            }
+        })
     }
 
     /// The file's libpcap `LINKTYPE_*`: the pcap header's, or the first pcapng interface's
