@@ -116,13 +116,16 @@ export class PacketPrinter {
     const o = this.#options
     const ethernet = p.ethernet
     if (ethernet !== undefined) {
-      let head = ''
-      if (o.link === true) {
-        head = `${ethernet.src} > ${ethernet.dst}`
-        head += ethernet.type <= 1500 ? ', 802.3' : `, ${ethertypeText(ethernet.type, o.quiet === true)}`
-        head += `, length ${p.length}: `
+      const header = (): string =>
+        `${ethernet.src} > ${ethernet.dst}${ethernet.type <= 1500 ? ', 802.3' : `, ${ethertypeText(ethernet.type, o.quiet === true)}`}, length ${p.length}: `
+      const known = p.arp !== undefined || p.ipv4 !== undefined || p.ipv6 !== undefined || p.decodeError !== undefined
+      if (!known && ethernet.type > 1500 && p.vlans.length === 0) {
+        // As tcpdump prints a frame of a type it does not decode: the header, and (unless
+        // -q, or -x/-X print the bytes anyway) the rest in hex and ASCII.
+        const dump = o.quiet === true || o.hex !== undefined ? '' : hexDump(p.data.subarray(14), true)
+        return header() + dump
       }
-      return head + this.#vlans(p) + this.#network(p, ethernet.etherType, ethernet.type <= 1500)
+      return (o.link === true ? header() : '') + this.#vlans(p) + this.#network(p, ethernet.etherType, ethernet.type <= 1500)
     }
     const sll = p.sll
     if (sll !== undefined) {
