@@ -18,7 +18,7 @@ import { openTx } from './sender'
 const USAGE: Record<string, string> = {
   stats: 'usage: netring stats <uri> | -i IFACE | -r FILE [-c COUNT] [--duration SECONDS] [-f FILTER] [-s SNAPLEN] [-p] [-Q in|out|inout] [RING OPTIONS] [--netns NAME] [EXPRESSION]',
   capture:
-    'usage: netring capture <uri> | -i IFACE | -r FILE [-w FILE [-U] [--format pcap|pcap-ns|pcapng] | -q -e -v -x -X -t -l] [-c COUNT] [--duration SECONDS] [-s SNAPLEN] [-p] [-Q in|out|inout] [RING OPTIONS] [--netns NAME] [EXPRESSION]',
+    'usage: netring capture <uri> | -i IFACE | -r FILE [-w FILE [-U] [-C SIZE] [-G SECONDS] [-W N] [--format pcap|pcap-ns|pcapng] | -q -e -v -x -X -t -l] [-c COUNT] [--duration SECONDS] [-s SNAPLEN] [-p] [-Q in|out|inout] [RING OPTIONS] [--netns NAME] [EXPRESSION]',
   replay: 'usage: netring replay FILE <uri> [--pps N] [--loop N] [--netns NAME]',
   interfaces: 'usage: netring interfaces',
 }
@@ -81,6 +81,12 @@ ${SOURCE_FLAGS}
                         the capture and its filter work: a typo never touches a file
   -U, --packet-buffered write each batch to FILE as soon as it is read (otherwise the
                         64 KiB buffer is written when full and at least every second)
+  -C, --file-size SIZE  a new file once FILE holds more than SIZE million bytes (a k, m
+                        or g after it: KiB, MiB, GiB); the next ones are FILE1, FILE2, …
+  -G, --rotate-seconds SECONDS
+                        a new file every SECONDS; FILE is a strftime template
+  -W, --file-count N    with -C, at most N files, reused in turn (FILE0…); with -G
+                        alone, stop after N files
   -q                    print less protocol detail (tcp N, UDP, length N)
   -e                    print the link-layer header too
   -v                    print the IP header's fields (tcpdump's first -v line)
@@ -173,6 +179,9 @@ const OPTIONS: Record<string, ParseArgsConfig['options']> = {
     ...source,
     write: { type: 'string', short: 'w' },
     'packet-buffered': { type: 'boolean', short: 'U' },
+    'file-size': { type: 'string', short: 'C' },
+    'rotate-seconds': { type: 'string', short: 'G' },
+    'file-count': { type: 'string', short: 'W' },
     count: { type: 'string', short: 'c' },
     duration: { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
@@ -259,7 +268,8 @@ async function runRecording({ uri, expression }: Source, values: Values, write?:
   // Promiscuous by default on a live interface, as tcpdump; -p turns it off.
   const promiscuous = uri.startsWith('pcapfile:') ? undefined : values['no-promiscuous-mode'] !== true
   const packetBuffered = write === undefined ? undefined : values['packet-buffered'] === true
-  const recorder = record(uri, { count, snaplen, promiscuous, ignoreOutgoing, ...geometry, filter, netns, write, format, countFilters, packetBuffered })
+  const rotate = write === undefined ? undefined : rotation(values)
+  const recorder = record(uri, { count, snaplen, promiscuous, ignoreOutgoing, ...geometry, filter, netns, write, format, countFilters, packetBuffered, rotate })
   // As tcpdump does: tells a script (and the tests) that the capture is open.
   process.stderr.write(`netring: ${uri.startsWith('pcapfile:') ? 'reading from' : 'listening on'} ${uri}\n`)
   const started = performance.now()
@@ -320,6 +330,24 @@ async function capture(positionals: string[], values: Values): Promise<void> {
   process.stderr.write(`${p.packets} packets captured, ${p.received} received by filter, ${p.dropped} dropped by kernel\n`)
 }
 
+/** tcpdump's -C SIZE units: millions of bytes, or with k, m, g binary units. */
+const SIZE_UNITS: Record<string, number> = { '': 1e6, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }
+
+/** -C, -G and -W as record()'s `rotate`, or undefined without them. */
+function rotation(values: Values): { size?: number; seconds?: number; files?: number } | undefined {
+  const text = values['file-size'] as string | undefined
+  let size: number | undefined
+  if (text !== undefined) {
+    const match = /^(\d+(?:\.\d+)?)([kmg]?)$/i.exec(text)
+    size = match === null ? NaN : Math.round(Number(match[1]) * SIZE_UNITS[match[2].toLowerCase()])
+    if (!(size >= 1)) throw new UsageError(`-C ${text} must be a positive size in millions of bytes (or with k, m, g)`)
+  }
+  const seconds = positiveNumber(values, 'rotate-seconds')
+  const files = positiveNumber(values, 'file-count')
+  if (files !== undefined && size === undefined && seconds === undefined) throw new UsageError('-W needs -C or -G')
+  return size === undefined && seconds === undefined ? undefined : { size, seconds, files }
+}
+
 /** The options that shape printed lines, which mean nothing with -w. */
 const PRINT_FLAGS = ['quiet', 'link', 'verbose', 'hex', 'ascii', 'time', 'line-buffered']
 
@@ -336,7 +364,9 @@ const TIME_FORMATS: TimeFormat[] = ['time', 'none', 'epoch', 'delta', 'date', 's
 
 /** `-c` can stop a capture mid-batch: the packets after it are not printed. */
 async function print({ uri, expression }: Source, values: Values): Promise<void> {
-  if (values['packet-buffered'] !== undefined || values.format !== undefined) throw new UsageError('-U and --format are for -w FILE')
+  for (const flag of ['packet-buffered', 'format', 'file-size', 'rotate-seconds', 'file-count']) {
+    if (values[flag] !== undefined) throw new UsageError('-U, --format, -C, -G and -W are for -w FILE')
+  }
   const count = positiveNumber(values, 'count')
   const seconds = positiveNumber(values, 'duration', false)
   const option = onlyFilter(values)

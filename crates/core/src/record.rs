@@ -269,9 +269,22 @@ fn run(mut source: RecordSource, options: RecordOptions, shared: &Shared) -> Res
         } else {
             // Only the packets up to the limit count; a ring block may hold more.
             let n = batch.len();
-            let keep = limit.map_or(n, |l| n.min((l - packets) as usize));
+            let mut keep = limit.map_or(n, |l| n.min((l - packets) as usize));
             if keep < n {
                 batch.meta.truncate(keep * META_STRIDE);
+            }
+            if let Some(w) = writer.as_mut() {
+                match w.write(&batch).and_then(|n| if packet_buffered { w.flush().map(|()| n) } else { Ok(n) }) {
+                    // The rotation's last file is done (-G with -W): only what went into
+                    // the files counts, and the recording ends.
+                    Ok(n) if n < keep => {
+                        batch.meta.truncate(n * META_STRIDE);
+                        keep = n;
+                    }
+                    Ok(_) => {}
+                    Err(e) => break Err(e),
+                }
+                unflushed = !packet_buffered;
             }
             let bytes: u64 = batch.iter().map(|p| u64::from(p.len)).sum();
             for (program, (count, total)) in programs.iter().zip(&shared.filters) {
@@ -282,15 +295,12 @@ fn run(mut source: RecordSource, options: RecordOptions, shared: &Shared) -> Res
                 count.fetch_add(n, Ordering::Relaxed);
                 total.fetch_add(b, Ordering::Relaxed);
             }
-            if let Some(w) = writer.as_mut() {
-                if let Err(e) = w.write(&batch).and_then(|()| if packet_buffered { w.flush() } else { Ok(()) }) {
-                    break Err(e);
-                }
-                unflushed = !packet_buffered;
-            }
             packets += keep as u64;
             shared.packets.store(packets, Ordering::Relaxed);
             shared.bytes.fetch_add(bytes, Ordering::Relaxed);
+            if writer.as_ref().is_some_and(FileWriter::ended) {
+                break Ok(());
+            }
         }
         if unflushed && last_flush.elapsed().as_millis() >= FLUSH_MS {
             if let Some(w) = writer.as_mut() {

@@ -15,9 +15,11 @@ use crate::error::{Error, Result};
 mod pcap;
 mod pcapng;
 mod read;
+mod rotate;
 mod write;
 
 pub use read::{FileInterface, FileReader};
+pub use rotate::Rotate;
 pub use write::{FileWriter, WRITE_BUFFER};
 
 /// The path that means standard input to [`FileReader::open`] and standard output to

@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::os::fd::AsFd;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use pcap_file::pcap::PcapHeader;
 use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
@@ -11,7 +11,7 @@ use pcap_file::pcapng::blocks::interface_description::{InterfaceDescriptionBlock
 use pcap_file::pcapng::PcapNgWriter;
 use pcap_file::{DataLink, Endianness, PcapError, TsResolution};
 
-use super::{file_error, FileFormat, FILE_SNAPLEN, STDIO_PATH};
+use super::{file_error, FileFormat, Rotate, FILE_SNAPLEN, STDIO_PATH};
 use crate::batch::Batch;
 use crate::error::{Error, Result};
 
@@ -26,11 +26,37 @@ enum Sink {
     PcapNg(PcapNgWriter<BufWriter<File>>),
 }
 
-/// Writes packets to a new pcap or pcapng file, all of one link type.
+/// What every file of a recording is: its format, link type and interface name.
+#[derive(Debug, Clone)]
+struct Kind {
+    format: FileFormat,
+    link_type: u32,
+    interface: Option<String>,
+}
+
+/// Where a rotating writer is: the path it names files from, the period's start and
+/// the number of the current file in it, and the files made.
+#[derive(Debug)]
+struct Rotation {
+    rules: Rotate,
+    template: String,
+    start: i64,
+    count: u64,
+    files: u32,
+}
+
+/// Writes packets to a new pcap or pcapng file, all of one link type; with [`Rotate`]
+/// rules, to a series of files as tcpdump's `-C`, `-G` and `-W` make them.
 pub struct FileWriter {
     path: String,
     sink: Sink,
+    kind: Kind,
+    rotation: Option<Rotation>,
+    /// Bytes in the current file, written or buffered.
+    bytes: u64,
     packets: u64,
+    /// The rotation's last file is done (`-G` with `-W`): nothing more is written.
+    ended: bool,
 }
 
 impl std::fmt::Debug for FileWriter {
@@ -39,12 +65,36 @@ impl std::fmt::Debug for FileWriter {
     }
 }
 
+/// Seconds since the epoch, now.
+fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
 impl FileWriter {
     /// Creates (or truncates) `path` and writes the file header, so an unwritable path
     /// fails here, before any capture starts. [`STDIO_PATH`] (`-`) writes to standard output.
     /// The header (pcap) or the one Interface Description Block (pcapng) says the packets
     /// are of `link_type` (a `LINKTYPE_*`); a pcapng IDB also names `interface` (`if_name`).
     pub fn create(path: &str, format: FileFormat, link_type: u32, interface: Option<&str>) -> Result<FileWriter> {
+        Self::rotating(path, format, link_type, interface, Rotate::default())
+    }
+
+    /// As [`FileWriter::create`], moving on to new files by `rules`: the first file is
+    /// `path` as [`Rotate::name`] makes it, created here.
+    pub fn rotating(path: &str, format: FileFormat, link_type: u32, interface: Option<&str>, rules: Rotate) -> Result<FileWriter> {
+        rules.validate(path)?;
+        let kind = Kind { format, link_type, interface: interface.map(str::to_owned) };
+        let rotation = rules.is_set().then(|| Rotation { rules, template: path.to_owned(), start: now(), count: 0, files: 1 });
+        let first = rotation.as_ref().map_or_else(|| path.to_owned(), |r| r.rules.name(path, r.start, 0));
+        let (sink, bytes) = Self::open(&first, &kind)?;
+        Ok(FileWriter { path: first, sink, kind, rotation, bytes, packets: 0, ended: false })
+    }
+
+    /// Creates `path` and writes the header of a `kind` file; returns the sink and the
+    /// header's size.
+    fn open(path: &str, kind: &Kind) -> Result<(Sink, u64)> {
+        let Kind { format, link_type, ref interface } = *kind;
+        let interface = interface.as_deref();
         let file = if path == STDIO_PATH {
             std::io::stdout().as_fd().try_clone_to_owned().map(File::from)
         } else {
@@ -79,20 +129,63 @@ impl FileWriter {
                 Sink::PcapNg(writer)
             }
         };
-        Ok(FileWriter { path: path.to_owned(), sink, packets: 0 })
+        let header = match &sink {
+            Sink::Pcap { out, .. } => out.buffer().len(),
+            Sink::PcapNg(w) => w.get_ref().buffer().len(),
+        };
+        Ok((sink, header as u64))
     }
 
-    /// Packets written so far.
+    /// Packets written so far, in every file.
     pub fn packets(&self) -> u64 {
         self.packets
     }
 
-    /// Appends every packet of `batch`.
-    pub fn write(&mut self, batch: &Batch) -> Result<()> {
+    /// The file being written.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Moves on to the next file if a rule says so, before a packet is written; false when
+    /// the last file (`-G` with `-W`) is done and nothing more is to be written.
+    fn rotate_if_due(&mut self) -> Result<bool> {
+        let Some(r) = self.rotation.as_mut() else { return Ok(true) };
+        let due_period = r.rules.seconds.is_some_and(|s| now() - r.start >= i64::from(s));
+        let due_size = r.rules.size.is_some_and(|size| self.bytes > size);
+        if !due_period && !due_size {
+            return Ok(true);
+        }
+        if due_period {
+            if r.rules.size.is_none() && r.rules.files.is_some_and(|files| r.files >= files) {
+                self.ended = true;
+                return Ok(false);
+            }
+            r.start = now();
+            r.count = 0;
+        } else {
+            r.count = r.rules.next(r.count);
+        }
+        r.files = r.files.saturating_add(1);
+        let path = r.rules.name(&r.template, r.start, r.count);
+        let (sink, bytes) = Self::open(&path, &self.kind)?;
+        let old = std::mem::replace(&mut self.sink, sink);
+        let old_path = std::mem::replace(&mut self.path, path);
+        self.bytes = bytes;
+        Self::close(old, &old_path)?;
+        Ok(true)
+    }
+
+    /// Appends the packets of `batch`; returns how many were written: all of them, but
+    /// fewer once a rotation's last file is done.
+    pub fn write(&mut self, batch: &Batch) -> Result<usize> {
+        let mut written = 0;
         for p in batch.iter() {
+            if self.ended || !self.rotate_if_due()? {
+                break;
+            }
             let timestamp = Duration::new(u64::from(p.sec), p.nsec);
             let len = p.len.max(p.data.len() as u32);
-            let written = match &mut self.sink {
+            let result = match &mut self.sink {
                 Sink::Pcap { out, nanoseconds } => {
                     let fraction = if *nanoseconds { p.nsec } else { p.nsec / 1000 };
                     let mut record = [0u8; 16];
@@ -111,10 +204,20 @@ impl FileWriter {
                     })
                     .map(drop),
             };
-            written.map_err(|e| Error::File { path: self.path.clone(), op: "write", source: pcap_io(e) })?;
+            result.map_err(|e| Error::File { path: self.path.clone(), op: "write", source: pcap_io(e) })?;
+            self.bytes += match self.kind.format {
+                FileFormat::PcapNg => 32 + (p.data.len() as u64).next_multiple_of(4),
+                _ => 16 + p.data.len() as u64,
+            };
             self.packets += 1;
+            written += 1;
         }
-        Ok(())
+        Ok(written)
+    }
+
+    /// Whether the rotation's last file is done (`-G` with `-W`).
+    pub fn ended(&self) -> bool {
+        self.ended
     }
 
     /// Writes what is buffered to the file (the buffer is written out by itself whenever it
@@ -129,12 +232,17 @@ impl FileWriter {
 
     /// Writes out what is buffered and closes the file; returns the packets written.
     pub fn finish(self) -> Result<u64> {
-        let mut out = match self.sink {
+        Self::close(self.sink, &self.path)?;
+        Ok(self.packets)
+    }
+
+    /// Writes out what `sink` buffered and closes it.
+    fn close(sink: Sink, path: &str) -> Result<()> {
+        let mut out = match sink {
             Sink::Pcap { out, .. } => out,
             Sink::PcapNg(w) => w.into_inner(),
         };
-        out.flush().map_err(file_error(&self.path, "write"))?;
-        Ok(self.packets)
+        out.flush().map_err(file_error(path, "write"))
     }
 }
 
