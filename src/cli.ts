@@ -19,7 +19,7 @@ const USAGE: Record<string, string> = {
   stats: 'usage: netring stats <uri> | -i IFACE | -r FILE [-c COUNT] [--duration SECONDS] [-f FILTER] [-s SNAPLEN] [-p] [-Q in|out|inout] [RING OPTIONS] [--netns NAME] [EXPRESSION]',
   capture:
     'usage: netring capture <uri> | -i IFACE | -r FILE [-w FILE [-U] [-C SIZE] [-G SECONDS] [-W N] [--format pcap|pcap-ns|pcapng] | -q -e -v -x -X -t -l] [-c COUNT] [--duration SECONDS] [-s SNAPLEN] [-p] [-Q in|out|inout] [RING OPTIONS] [--netns NAME] [EXPRESSION]',
-  replay: 'usage: netring replay FILE <uri> [--pps N] [--loop N] [--netns NAME]',
+  replay: 'usage: netring replay FILE <uri> [--pps N | --timing original [--speed X]] [--loop N] [--netns NAME]',
   interfaces: 'usage: netring interfaces',
 }
 const MAIN_USAGE = 'usage: netring <stats|capture|replay|interfaces> [options]  (netring COMMAND --help, netring --version)'
@@ -111,7 +111,10 @@ the TX ring of <uri> (ring:IFACE, int:IFACE or a bare interface name). FILE's li
 must be the interface's (raw IP may go onto a raw-IP interface): a Linux cooked capture
 (tcpdump -i any) or a raw-IP file onto Ethernet is refused before anything is sent.
 
-      --pps N           at most N frames per second
+      --pps N           at most N frames per second (default: as fast as the ring goes)
+      --timing original keep the file's own gaps between frames
+      --speed X         with the file's gaps divided by X (2: twice as fast); implies
+                        --timing original
       --loop N          send the file N times (default 1)
       --netns NAME      open the socket in network namespace NAME
   -h, --help            this help`,
@@ -194,7 +197,7 @@ const OPTIONS: Record<string, ParseArgsConfig['options']> = {
     filter: { type: 'string', short: 'f', multiple: true },
     format: { type: 'string' },
   },
-  replay: { ...common, pps: { type: 'string' }, loop: { type: 'string' } },
+  replay: { ...common, pps: { type: 'string' }, loop: { type: 'string' }, timing: { type: 'string' }, speed: { type: 'string' } },
   interfaces: { help: { type: 'boolean', short: 'h' } },
 }
 
@@ -438,6 +441,10 @@ async function replay(positionals: string[], values: Values): Promise<void> {
   const file = given.startsWith('pcapfile:') ? given.slice('pcapfile:'.length) : given
   const rate = positiveNumber(values, 'pps')
   const loops = positiveNumber(values, 'loop') ?? 1
+  const speed = positiveNumber(values, 'speed', false)
+  if (values.timing !== undefined && values.timing !== 'original') throw new UsageError(`--timing ${String(values.timing)} must be original`)
+  const timed = values.timing === 'original' || speed !== undefined
+  if (timed && rate !== undefined) throw new UsageError('--pps and --timing/--speed are two paces; give one')
   const tx = openTx(uri, { rate, netns: values.netns as string | undefined })
   let frames = 0
   try {
@@ -451,8 +458,26 @@ async function replay(positionals: string[], values: Values): Promise<void> {
         if (error instanceof Error) error.message = `cannot replay ${file}: ${error.message}`
         throw error
       }
+      const pace = timed ? new FilePace(speed ?? 1) : undefined
       for await (const batch of source.batches()) {
-        const data = [...batch].map((packet) => packet.data)
+        let data: Buffer[] = []
+        for (const packet of batch) {
+          // Frames due together go out together; a gap of a millisecond or more is slept,
+          // counted from when the first frame went out.
+          if (pace !== undefined && pace.wait(packet.timestamp) >= 1) {
+            await tx.sendBatch(data)
+            frames += data.length
+            data = []
+            await new Promise((resolve) => setTimeout(resolve, pace.wait(packet.timestamp)))
+          }
+          data.push(packet.data)
+          if (pace?.started === false) {
+            await tx.sendBatch(data)
+            frames += data.length
+            data = []
+            pace.start(packet.timestamp)
+          }
+        }
         await tx.sendBatch(data)
         frames += data.length
       }
@@ -460,6 +485,34 @@ async function replay(positionals: string[], values: Values): Promise<void> {
   } finally {
     const stats = await tx.close()
     process.stderr.write(`${frames} frames replayed, ${stats.sent} sent, ${stats.errors} errors\n`)
+  }
+}
+
+/** When each frame of a file is due, to keep its own gaps (divided by `speed`) from the
+ * moment the first one went out. */
+class FilePace {
+  readonly #speed: number
+  #first = 0n
+  #start = 0n
+  started = false
+
+  constructor(speed: number) {
+    this.#speed = speed
+  }
+
+  /** The first frame, captured at `timestamp` (ns), has gone out. */
+  start(timestamp: bigint): void {
+    this.#first = timestamp
+    this.#start = process.hrtime.bigint()
+    this.started = true
+  }
+
+  /** Milliseconds until the frame captured at `timestamp` is due, 0 if it is. */
+  wait(timestamp: bigint): number {
+    if (!this.started) return 0
+    const due = Number(timestamp - this.#first) / this.#speed
+    const now = Number(process.hrtime.bigint() - this.#start)
+    return Math.max(0, (due - now) / 1e6)
   }
 }
 
