@@ -160,6 +160,16 @@ privileged('record({ packetBuffered }) has written each batch by the time progre
   }
 })
 
+privileged('record → pcapng names the interface and ends with the statistics block dumpcap writes', async (t, ns) => {
+  const path = join(dir, 'stats.pcapng')
+  await recordFrames(ns, path, Array.from({ length: 20 }, (_, i) => frame(i, 80)))
+  const names = execFileSync('tshark', ['-r', path, '-T', 'fields', '-e', 'frame.interface_name'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+  t.deepEqual([...new Set(names.trim().split('\n'))], [A])
+  const info = execFileSync('capinfos', [path], { encoding: 'utf8' })
+  t.regex(info, /Number of stat entries = 1/)
+  t.regex(info, /Name = nr0/)
+})
+
 for (const [name, format] of [
   ['recorder.pcap', undefined],
   ['recorder-ns.pcap', 'pcap-ns'],

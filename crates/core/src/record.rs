@@ -18,7 +18,7 @@ use crate::batch::{Batch, META_STRIDE};
 use crate::bpf::{compile, Filter, Program};
 use crate::capture::Capture;
 use crate::error::{Error, Result};
-use crate::file::{FileReader, FileWriter};
+use crate::file::{CaptureTotals, FileReader, FileWriter};
 use crate::frame::PacketInfo;
 use crate::linktype::LINKTYPE_ETHERNET;
 
@@ -318,7 +318,11 @@ fn run(mut source: RecordSource, options: RecordOptions, shared: &Shared) -> Res
     };
     let stats = update_stats(&mut source, shared);
     if let Some(w) = writer {
-        w.finish()?;
+        let totals = matches!(source, RecordSource::Live(_)).then(|| CaptureTotals {
+            received: shared.received.load(Ordering::Relaxed) + shared.dropped.load(Ordering::Relaxed),
+            dropped: shared.dropped.load(Ordering::Relaxed),
+        });
+        w.finish_with(totals)?;
     }
     result.and(stats)
 }

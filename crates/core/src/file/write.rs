@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use pcap_file::pcap::PcapHeader;
 use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
 use pcap_file::pcapng::blocks::interface_description::{InterfaceDescriptionBlock, InterfaceDescriptionOption};
+use pcap_file::pcapng::blocks::interface_statistics::{InterfaceStatisticsBlock, InterfaceStatisticsOption};
 use pcap_file::pcapng::PcapNgWriter;
 use pcap_file::{DataLink, Endianness, PcapError, TsResolution};
 
@@ -57,6 +58,22 @@ pub struct FileWriter {
     packets: u64,
     /// The rotation's last file is done (`-G` with `-W`): nothing more is written.
     ended: bool,
+    /// When the recording began, ns since the epoch (a pcapng statistics block's start).
+    began: u64,
+}
+
+/// A live capture's totals, for the Interface Statistics Block that ends a pcapng file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CaptureTotals {
+    /// Packets that reached the socket (libpcap's `ps_recv`: accepted plus dropped).
+    pub received: u64,
+    /// Packets the kernel dropped, the ring being full.
+    pub dropped: u64,
+}
+
+/// Nanoseconds since the epoch, now.
+fn now_ns() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
 }
 
 impl std::fmt::Debug for FileWriter {
@@ -87,7 +104,7 @@ impl FileWriter {
         let rotation = rules.is_set().then(|| Rotation { rules, template: path.to_owned(), start: now(), count: 0, files: 1 });
         let first = rotation.as_ref().map_or_else(|| path.to_owned(), |r| r.rules.name(path, r.start, 0));
         let (sink, bytes) = Self::open(&first, &kind)?;
-        Ok(FileWriter { path: first, sink, kind, rotation, bytes, packets: 0, ended: false })
+        Ok(FileWriter { path: first, sink, kind, rotation, bytes, packets: 0, ended: false, began: now_ns() })
     }
 
     /// Creates `path` and writes the header of a `kind` file; returns the sink and the
@@ -232,6 +249,29 @@ impl FileWriter {
 
     /// Writes out what is buffered and closes the file; returns the packets written.
     pub fn finish(self) -> Result<u64> {
+        self.finish_with(None)
+    }
+
+    /// As [`FileWriter::finish`]; a pcapng file of a live capture ends with an Interface
+    /// Statistics Block, as dumpcap writes: the time the recording began and ended, the
+    /// packets that reached the socket (`isb_ifrecv`), those the kernel dropped
+    /// (`isb_ifdrop`) and those written (`isb_usrdeliv`, all files together).
+    pub fn finish_with(mut self, totals: Option<CaptureTotals>) -> Result<u64> {
+        if let (Some(totals), Sink::PcapNg(w)) = (totals, &mut self.sink) {
+            let end = now_ns();
+            let isb = InterfaceStatisticsBlock {
+                interface_id: 0,
+                timestamp: end,
+                options: vec![
+                    InterfaceStatisticsOption::IsbStartTime(self.began),
+                    InterfaceStatisticsOption::IsbEndTime(end),
+                    InterfaceStatisticsOption::IsbIfRecv(totals.received),
+                    InterfaceStatisticsOption::IsbIfDrop(totals.dropped),
+                    InterfaceStatisticsOption::IsbUsrDeliv(self.packets),
+                ],
+            };
+            w.write_pcapng_block(isb).map_err(|e| Error::File { path: self.path.clone(), op: "write", source: pcap_io(e) })?;
+        }
         Self::close(self.sink, &self.path)?;
         Ok(self.packets)
     }
