@@ -380,7 +380,7 @@ test('rotation options are checked before anything opens', async (t) => {
 
 /** A classic pcap (µs) of `frames`, the i-th captured at `times[i]` seconds. */
 function pcapOf(frames: Buffer[], times: number[]): Buffer {
-  const parts = [Buffer.from('d4c3b2a1020004000000000000000000ffff000001000000', 'hex')]
+  const parts: Buffer[] = [Buffer.from('d4c3b2a1020004000000000000000000ffff000001000000', 'hex')]
   frames.forEach((f, i) => {
     const h = Buffer.alloc(16)
     h.writeUInt32LE(1_700_000_000 + Math.floor(times[i]), 0)
