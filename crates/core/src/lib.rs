@@ -66,7 +66,7 @@ pub use bpf::{
 pub use capture::{Capture, Stats};
 pub use error::{Error, MethodName, OptionName, Piece, Problem, Result, Text, PERMISSION_ADVICE};
 pub use fanout::{FanoutMode, FanoutOptions, MAX_FANOUT_GROUP};
-pub use file::{CaptureTotals, FileFormat, FileInterface, FileReader, FileWriter, Rotate, FILE_SNAPLEN, STDIO_PATH, WRITE_BUFFER};
+pub use file::{CaptureTotals, FileFormat, FileInterface, FileReader, FileWriter, InterfaceNames, Rotate, FILE_SNAPLEN, STDIO_PATH, WRITE_BUFFER};
 pub use frame::PacketInfo;
 pub use mmap::Mapping;
 pub use netns::netns_path;

@@ -226,7 +226,15 @@ impl NativeRecorder {
             .map_err(to_napi)?;
         let writer = match (&record.write, format) {
             (Some(path), Some(format)) => {
-                Some(FileWriter::rotating(path, format, source.link_type(), source.interface(), rotate).map_err(to_napi)?)
+                let mut writer = FileWriter::rotating(path, format, source.link_type(), source.interface(), rotate).map_err(to_napi)?;
+                // `any`: in pcapng, each interface gets its own named block.
+                if let RecordSource::Live(capture) = &source {
+                    if capture.socket().cooked() {
+                        let socket = std::sync::Arc::clone(capture.socket());
+                        writer.name_interfaces(Box::new(move |ifindex| socket.interface_name(ifindex).ok()));
+                    }
+                }
+                Some(writer)
             }
             _ => None,
         };

@@ -20,7 +20,7 @@ mod write;
 
 pub use read::{FileInterface, FileReader};
 pub use rotate::Rotate;
-pub use write::{CaptureTotals, FileWriter, WRITE_BUFFER};
+pub use write::{CaptureTotals, FileWriter, InterfaceNames, WRITE_BUFFER};
 
 /// The path that means standard input to [`FileReader::open`] and standard output to
 /// [`FileWriter::create`], as with tcpdump's `-r -` and `-w -`.

@@ -27,6 +27,9 @@ enum Sink {
     PcapNg(PcapNgWriter<BufWriter<File>>),
 }
 
+/// Names interfaces by index, for a pcapng file with an interface block per interface.
+pub type InterfaceNames = Box<dyn FnMut(i32) -> Option<String> + Send>;
+
 /// What every file of a recording is: its format, link type and interface name.
 #[derive(Debug, Clone)]
 struct Kind {
@@ -60,6 +63,10 @@ pub struct FileWriter {
     ended: bool,
     /// When the recording began, ns since the epoch (a pcapng statistics block's start).
     began: u64,
+    /// With [`FileWriter::name_interfaces`]: the names, and the interface block of each
+    /// interface index seen in the current file (block 0 is the capture's own).
+    names: Option<InterfaceNames>,
+    blocks: Vec<i32>,
 }
 
 /// A live capture's totals, for the Interface Statistics Block that ends a pcapng file.
@@ -104,7 +111,38 @@ impl FileWriter {
         let rotation = rules.is_set().then(|| Rotation { rules, template: path.to_owned(), start: now(), count: 0, files: 1 });
         let first = rotation.as_ref().map_or_else(|| path.to_owned(), |r| r.rules.name(path, r.start, 0));
         let (sink, bytes) = Self::open(&first, &kind)?;
-        Ok(FileWriter { path: first, sink, kind, rotation, bytes, packets: 0, ended: false, began: now_ns() })
+        Ok(FileWriter { path: first, sink, kind, rotation, bytes, packets: 0, ended: false, began: now_ns(), names: None, blocks: Vec::new() })
+    }
+
+    /// For a pcapng file of packets from several interfaces (`any`): each interface gets an
+    /// Interface Description Block of its own, named by `names`, when its first packet is
+    /// written, and its packets refer to it; block 0 stays the capture's (its statistics).
+    /// Classic pcap has one link type and no interfaces: there this does nothing.
+    pub fn name_interfaces(&mut self, names: InterfaceNames) {
+        if self.kind.format == FileFormat::PcapNg {
+            self.names = Some(names);
+        }
+    }
+
+    /// The interface block of the packets of `ifindex` in the current file, written first
+    /// if it is the first of them; 0 without [`FileWriter::name_interfaces`].
+    fn block_of(&mut self, ifindex: i32) -> Result<u32> {
+        let Some(names) = self.names.as_mut() else { return Ok(0) };
+        if let Some(at) = self.blocks.iter().position(|&i| i == ifindex) {
+            return Ok(at as u32 + 1);
+        }
+        let Sink::PcapNg(w) = &mut self.sink else { return Ok(0) };
+        let name = names(ifindex).unwrap_or_else(|| format!("ifindex {ifindex}"));
+        let idb = InterfaceDescriptionBlock {
+            linktype: DataLink::from(self.kind.link_type),
+            snaplen: FILE_SNAPLEN,
+            options: vec![InterfaceDescriptionOption::IfName(name.into()), InterfaceDescriptionOption::IfTsResol(9)],
+        };
+        let before = w.get_ref().buffer().len();
+        w.write_pcapng_block(idb).map_err(|e| Error::File { path: self.path.clone(), op: "write", source: pcap_io(e) })?;
+        self.bytes += w.get_ref().buffer().len().saturating_sub(before) as u64;
+        self.blocks.push(ifindex);
+        Ok(self.blocks.len() as u32)
     }
 
     /// Creates `path` and writes the header of a `kind` file; returns the sink and the
@@ -188,6 +226,7 @@ impl FileWriter {
         let old = std::mem::replace(&mut self.sink, sink);
         let old_path = std::mem::replace(&mut self.path, path);
         self.bytes = bytes;
+        self.blocks.clear();
         Self::close(old, &old_path)?;
         Ok(true)
     }
@@ -202,6 +241,7 @@ impl FileWriter {
             }
             let timestamp = Duration::new(u64::from(p.sec), p.nsec);
             let len = p.len.max(p.data.len() as u32);
+            let interface_id = self.block_of(p.ifindex)?;
             let result = match &mut self.sink {
                 Sink::Pcap { out, nanoseconds } => {
                     let fraction = if *nanoseconds { p.nsec } else { p.nsec / 1000 };
@@ -213,7 +253,7 @@ impl FileWriter {
                 }
                 Sink::PcapNg(w) => w
                     .write_pcapng_block(EnhancedPacketBlock {
-                        interface_id: 0,
+                        interface_id,
                         timestamp,
                         original_len: len,
                         data: p.data.into(),
