@@ -122,3 +122,27 @@ privileged('netring capture -i any prints what tcpdump -i any prints', async (t,
 test('any is an interface name for URIs, not a typo', (t) => {
   t.throws(() => open('ring:any', { netns: 'netring-no-such-namespace' }), { message: /netring-no-such-namespace/ })
 })
+
+for (const scheme of ['ring', 'int']) {
+  privileged(`${scheme}:lo sees each packet once, as tcpdump -i lo does`, async (t, ns) => {
+    const path = join(dir, `lo-${scheme}.pcap`)
+    ns.ip('link', 'set', 'lo', 'up')
+    const tcpdump = spawn('ip', ['netns', 'exec', ns.name, 'tcpdump', '-i', 'lo', '--immediate-mode', '-U', '-w', path, 'icmp'], { stdio: ['ignore', 'ignore', 'pipe'] })
+    let ready = ''
+    await new Promise<void>((resolve) => tcpdump.stderr.on('data', (d: Buffer) => ((ready += d), ready.includes('listening') && resolve())))
+    const capture = open(`${scheme}:lo`, { netns: ns.name, filter: 'icmp' })
+    const seen: string[] = []
+    const reading = (async () => {
+      for await (const p of capture) {
+        seen.push(`${p.direction} ${p.icmp?.type}`)
+        if (seen.length === 4) break
+      }
+    })()
+    pingLoopback(ns, 2)
+    await reading
+    tcpdump.kill('SIGINT')
+    await new Promise((resolve) => tcpdump.on('close', resolve))
+    t.deepEqual(seen, ['incoming 8', 'incoming 0', 'incoming 8', 'incoming 0'])
+    t.regex(execFileSync('tcpdump', ['--count', '-r', path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }), /^4 packets/m)
+  })
+}
