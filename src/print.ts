@@ -125,7 +125,8 @@ export class PacketPrinter {
         const dump = o.quiet === true || o.hex !== undefined ? '' : hexDump(p.data.subarray(14), true)
         return header() + dump
       }
-      return (o.link === true ? header() : '') + this.#vlans(p) + this.#network(p, ethernet.etherType, ethernet.type <= 1500)
+      // tcpdump shows the tags with the link header only (-e).
+      return (o.link === true ? header() + this.#vlans(p) : '') + this.#network(p, ethernet.etherType, ethernet.type <= 1500)
     }
     const sll = p.sll
     if (sll !== undefined) {
@@ -134,8 +135,8 @@ export class PacketPrinter {
         const name = o.interfaceName?.(sll.ifindex ?? 0) ?? '?'
         head = `${name.padEnd(5)} ${(SLL_TYPES[sll.packetType] ?? '?').padEnd(3)} `
       }
-      if (o.link === true) head += sllHead(p, o.quiet === true)
-      return head + this.#vlans(p) + this.#network(p, p.vlans.length > 0 ? innerEtherType(p) : sll.protocol, sll.protocol === 1 || sll.protocol === 4)
+      if (o.link === true) head += sllHead(p, o.quiet === true) + this.#vlans(p)
+      return head + this.#network(p, p.vlans.length > 0 ? innerEtherType(p) : sll.protocol, sll.protocol === 1 || sll.protocol === 4)
     }
     if (p.linkType === LinkType.NULL || p.linkType === LinkType.LOOP) {
       const head = o.link === true ? `AF ${p.ip?.version === 6 ? 'IPv6' : 'IPv4'} (${loopbackFamily(p)}), length ${p.length}: ` : ''
@@ -244,7 +245,7 @@ export class PacketPrinter {
       const data = udp.length - 8
       if (!quiet && isDnsPort(udp.srcPort, udp.dstPort)) {
         const dns = decodeDns(p.payload)
-        if (dns !== undefined) return `${addresses}${dnsText(dns, udp.srcPort === 5353 || udp.dstPort === 5353)} (${data})`
+        if (dns !== undefined) return `${addresses}${dnsText(dns, udp.srcPort === 5353 || udp.dstPort === 5353)}${dns.error === undefined ? ` (${data})` : ''}`
       }
       return `${addresses}UDP, length ${data}`
     }
@@ -288,7 +289,7 @@ export class PacketPrinter {
     if (data > 0 && HTTP_PORTS.some((port) => port === tcp.srcPort || port === tcp.dstPort)) text += ': HTTP'
     else if (data > 0 && isDnsPort(tcp.srcPort, tcp.dstPort)) {
       const dns = decodeDns(p.payload, 0, undefined, true)
-      if (dns !== undefined) text += `: ${dnsText(dns, false)} (${data - 2})`
+      if (dns !== undefined) text += `: ${dnsText(dns, false)}${dns.error === undefined ? ` (${data - 2})` : ''}`
     }
     return text
   }
@@ -526,19 +527,24 @@ function icmpv6Text(icmp: Icmp, p: Packet): string {
 const DNS_OPCODES = ['', ' iquery', ' status', ' op3', ' notify', ' update', ' op6', ' op7', ' op8', ' updateA', ' updateD', ' updateDA', ' updateM', ' updateMA', ' zoneInit', ' zoneRef']
 const DNS_RCODES = ['', ' FormErr', ' ServFail', ' NXDomain', ' NotImp', ' Refused', ' YXDomain', ' YXRRSet', ' NXRRSet', ' NotAuth', ' NotZone']
 
-/** A DNS message as tcpdump's print-domain.c summarizes it (without -v). */
+/** A DNS message as tcpdump's print-domain.c summarizes it (without -v); one cut short
+ * ends in tcpdump's `[|domain]` after what could be read. */
 function dnsText(m: DnsMessage, mdns: boolean): string {
+  return dnsSummary(m, mdns) + (m.error === undefined ? '' : ' [|domain]')
+}
+
+function dnsSummary(m: DnsMessage, mdns: boolean): string {
   const counts = (q: number, an: number, ns: number, ar: number): string =>
     `${q !== 1 ? ` [${q}q]` : ''}${an !== 0 ? ` [${an}a]` : ''}${ns !== 0 ? ` [${ns}n]` : ''}${ar !== 0 ? ` [${ar}au]` : ''}`
   if (!m.response) {
     let text = `${m.id}${DNS_OPCODES[m.opcode] ?? ''}${m.recursionDesired ? '+' : ''}${m.checkingDisabled ? '%' : ''}`
-    text += counts(m.questions.length, m.answers.length, m.authorities.length, m.additionals.length)
+    text += counts(m.counts.questions, m.counts.answers, m.counts.authorities, m.counts.additionals)
     for (const q of m.questions) text += ` ${q.typeName}? ${dnsName(q.name)}`
     return text
   }
   let text = `${m.id}${DNS_OPCODES[m.opcode] ?? ''}${DNS_RCODES[m.rcode] ?? ` Resp${m.rcode}`}${m.authoritative ? '*' : ''}${m.recursionAvailable || mdns ? '' : '-'}${m.truncated ? '|' : ''}`
-  if (m.questions.length !== 1) text += ` [${m.questions.length}q]`
-  text += ` ${m.answers.length}/${m.authorities.length}/${m.additionals.length}`
+  if (m.counts.questions !== 1) text += ` [${m.counts.questions}q]`
+  text += ` ${m.counts.answers}/${m.counts.authorities}/${m.counts.additionals}`
   text += m.answers.map((r, i) => `${i === 0 ? ' ' : ','} ${dnsRecordText(r)}`.replace(/^ {2}/, ' ')).join('')
   return text
 }
