@@ -46,6 +46,7 @@ export {
   type VlanSpec,
 } from './src/build'
 export { compileFilter } from './src/filter'
+export { interfaces, type InterfaceAddress, type InterfaceCounters, type NetworkInterface } from './src/interfaces'
 export * from './src/dns'
 export type { CaptureOptions, FanoutMode, Filter, TxOptions } from './src/options'
 export {

@@ -24,7 +24,7 @@
 //! Modules, leaves first (see ARCHITECTURE-rust.md): `abi` (kernel ABI facts, imports
 //! nothing), `sys` (libc calls), `error`, `mmap` (ring memory), `validate` (option checks
 //! RX and TX share), `frame` and `batch` (bytes), `bpf/` (instructions, checker,
-//! interpreter, libpcap compiler), `netns`, `socket`, `fanout`, `options` + `rx` +
+//! interpreter, libpcap compiler), `netns`, `link` (interfaces over rtnetlink), `socket`, `fanout`, `options` + `rx` +
 //! `capture` (receiving), `tx/` (sending), `file/` (pcap and pcapng), `record`.
 
 #![warn(missing_docs)]
@@ -38,6 +38,7 @@ mod error;
 mod fanout;
 mod file;
 mod frame;
+mod link;
 mod mmap;
 mod netns;
 mod options;
@@ -67,6 +68,7 @@ pub use error::{Error, MethodName, OptionName, Piece, Problem, Result, Text, PER
 pub use fanout::{FanoutMode, FanoutOptions, MAX_FANOUT_GROUP};
 pub use file::{FileFormat, FileInterface, FileReader, FileWriter, FILE_SNAPLEN, STDIO_PATH, WRITE_BUFFER};
 pub use frame::PacketInfo;
+pub use link::{arphrd_to_linktype, interfaces, IfAddress, Interface, LinkStats};
 pub use mmap::Mapping;
 pub use netns::netns_path;
 pub use options::*;
