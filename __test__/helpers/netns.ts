@@ -86,6 +86,19 @@ export function privileged(title: string, body: (t: ExecutionContext, ns: Netns)
 }
 
 /**
+ * A privileged test that makes its namespaces itself (an example run as a process):
+ * skipped with the reason where it cannot run, failed under CI=true.
+ */
+export function privilegedProcess(title: string, body: (t: ExecutionContext) => Promise<void> | void): void {
+  if (reason !== undefined) {
+    if (ci) test(title, (t) => t.fail(`privileged test cannot run under CI: ${reason}`))
+    else test.skip(`${title} (skipped: ${reason})`, () => {})
+    return
+  }
+  test.serial(title, body)
+}
+
+/**
  * A privileged test with two namespaces joined by a veth pair with addresses
  * (`makePeerNetns`): nr1 here, nr0 in `ns.peer`, whose kernel answers.
  */
