@@ -274,10 +274,13 @@ export interface BuildOptions {
 export const ETHERNET_MIN_FRAME = 60
 
 const IPV4_MAX_OPTIONS = 40
+/** No options: shared, frozen so that nothing appends to it. */
+const NO_OPTIONS = Object.freeze([]) as unknown as number[]
 const TCP_MAX_OPTIONS = 40
 
 type Kind = 'ethernet' | 'vlan' | 'arp' | 'ipv4' | 'ipv6' | 'tcp' | 'udp' | 'icmp' | 'icmpv6' | 'dns' | 'payload'
 const KINDS: readonly Kind[] = ['ethernet', 'vlan', 'arp', 'ipv4', 'ipv6', 'tcp', 'udp', 'icmp', 'icmpv6', 'dns', 'payload']
+const KIND_SET: ReadonlySet<Kind> = new Set(KINDS)
 
 function rangeError(field: string, value: unknown, rule: string): RangeError {
   return Object.assign(new RangeError(`${field}: ${String(value)} is out of range: ${rule}`), { code: 'ERR_OUT_OF_RANGE' })
@@ -299,7 +302,15 @@ function uint(field: string, value: unknown, max: number): number {
 const opt = (field: string, value: number | undefined, max: number, fallback: number): number =>
   value === undefined ? fallback : uint(field, value, max)
 
+/** Parsed address text, by text: a send loop builds from the same few addresses. Bounded. */
+const parsedAddresses = new Map<string, Uint8Array>()
+const PARSED_ADDRESSES_MAX = 4096
+
 function bytesOf(field: string, value: Address, length: number, parse: (s: string) => number[] | undefined, what: string): Uint8Array {
+  if (typeof value === 'string') {
+    const cached = parsedAddresses.get(value)
+    if (cached !== undefined && cached.length === length) return cached
+  }
   if (value instanceof Uint8Array) {
     if (value.length !== length) throw valueError(field, `<${value.length} bytes>`, `is not ${what}: it must be ${length} bytes`)
     return value
@@ -307,7 +318,10 @@ function bytesOf(field: string, value: Address, length: number, parse: (s: strin
   if (typeof value !== 'string') throw Object.assign(new TypeError(`${field}: must be a string or Uint8Array, got ${typeof value}`), { code: 'ERR_INVALID_ARG_TYPE' })
   const parsed = parse(value)
   if (parsed === undefined) throw valueError(field, value, `is not ${what}`)
-  return Uint8Array.from(parsed)
+  const bytes = Uint8Array.from(parsed)
+  if (parsedAddresses.size >= PARSED_ADDRESSES_MAX) parsedAddresses.clear()
+  parsedAddresses.set(value, bytes)
+  return bytes
 }
 
 function parseMac(s: string): number[] | undefined {
@@ -456,11 +470,14 @@ function dnsData(field: string, type: number, data: DnsRecordSpec['data']): numb
 
 function kindOf(layer: LayerSpec, i: number): Kind {
   if (typeof layer !== 'object' || layer === null) throw Object.assign(new TypeError(`layers[${i}]: must be an object like { ipv4: {...} }`), { code: 'ERR_INVALID_ARG_TYPE' })
-  const keys = Object.keys(layer)
-  if (keys.length !== 1 || !KINDS.includes(keys[0] as Kind)) {
-    throw valueError(`layers[${i}]`, `{ ${keys.join(', ')} }`, `must have exactly one key of ${KINDS.join(', ')}`)
+  let only: string | undefined
+  let count = 0
+  for (const key in layer) {
+    only = key
+    count++
   }
-  return keys[0] as Kind
+  if (count === 1 && KIND_SET.has(only as Kind)) return only as Kind
+  throw valueError(`layers[${i}]`, `{ ${Object.keys(layer).join(', ')} }`, `must have exactly one key of ${KINDS.join(', ')}`)
 }
 
 /** What a layer makes its predecessor write as "next protocol". */
@@ -500,7 +517,7 @@ const u16be = (v: number): [number, number] => [v >> 8, v & 0xff]
 const u32be = (v: number): number[] => [v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff]
 
 function ipv4Options(field: string, options: Ipv4Spec['options']): number[] {
-  if (options === undefined) return []
+  if (options === undefined || options.length === 0) return NO_OPTIONS
   let out: number[]
   if (options instanceof Uint8Array) out = [...options]
   else {
@@ -521,6 +538,7 @@ function ipv4Options(field: string, options: Ipv4Spec['options']): number[] {
 }
 
 function tcpOptions(field: string, options: TcpOption[] | undefined): number[] {
+  if (options === undefined || options.length === 0) return NO_OPTIONS
   const out: number[] = []
   ;(options ?? []).forEach((o, i) => {
     const f = `${field}[${i}]`
@@ -624,10 +642,18 @@ function plan(layers: readonly LayerSpec[], options: BuildOptions): { planned: P
         if (next !== undefined) throw valueError('ipv4.protocol', 'undefined', `must be given when a ${next} layer follows`)
         protocol = 255 // nothing follows: "reserved"
       }
-      bytes.set([0x40 | (bytes.length / 4), opt('ipv4.tos', s.tos, 255, 0), 0, 0, ...u16be(opt('ipv4.id', s.id, 0xffff, 0)), ...u16be(frag), opt('ipv4.ttl', s.ttl, 255, 64), protocol], 0)
+      const id = opt('ipv4.id', s.id, 0xffff, 0)
+      bytes[0] = 0x40 | (bytes.length / 4)
+      bytes[1] = opt('ipv4.tos', s.tos, 255, 0)
+      bytes[4] = id >> 8
+      bytes[5] = id & 0xff
+      bytes[6] = frag >> 8
+      bytes[7] = frag & 0xff
+      bytes[8] = opt('ipv4.ttl', s.ttl, 255, 64)
+      bytes[9] = protocol
       bytes.set(ipv4('ipv4.src', s.src), 12)
       bytes.set(ipv4('ipv4.dst', s.dst), 16)
-      bytes.set(o, 20)
+      if (o.length > 0) bytes.set(o, 20)
     } else if (kind === 'ipv6') {
       const s = (layer as { ipv6: Ipv6Spec }).ipv6
       const exts = s.extensions ?? []
@@ -690,7 +716,13 @@ function plan(layers: readonly LayerSpec[], options: BuildOptions): { planned: P
       ])
     } else if (kind === 'udp') {
       const s = (layer as { udp: UdpSpec }).udp
-      bytes = Uint8Array.from([...u16be(uint('udp.srcPort', s.srcPort, 0xffff)), ...u16be(uint('udp.dstPort', s.dstPort, 0xffff)), 0, 0, 0, 0])
+      const src = uint('udp.srcPort', s.srcPort, 0xffff)
+      const dst = uint('udp.dstPort', s.dstPort, 0xffff)
+      bytes = new Uint8Array(8)
+      bytes[0] = src >> 8
+      bytes[1] = src & 0xff
+      bytes[2] = dst >> 8
+      bytes[3] = dst & 0xff
     } else if (kind === 'icmp') {
       const s = (layer as { icmp: IcmpSpec }).icmp
       const type = typeNumber('icmp.type', s.type, ICMP_TYPES)
