@@ -922,6 +922,8 @@ export type TemplateField =
  * checksums that cover the field incrementally (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')),
  * as trafgen's `csumudp` recomputes after a counter: no allocation and no pass over the
  * payload per frame. `frame` is the bytes to send; send it (or a copy) after each change.
+ * Fields are those of the outermost layer of their kind (not of a packet quoted in an ICMP
+ * error); IPv6 addresses are not among them (build a new template instead).
  *
  * ```ts
  * const t = new Template([{ ethernet: { src, dst } }, { ipv4: { src: '10.0.0.1', dst: '10.0.0.2' } }, { udp: { srcPort: 1, dstPort: 9 } }, { payload: Buffer.alloc(18) }])
