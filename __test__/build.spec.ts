@@ -14,7 +14,7 @@ import test from 'ava'
 import { build, buildInto, decode, LinkType, openRing, openTx, Template, updateChecksum, type LayerSpec, type Packet } from 'netring'
 import { PEER_IP, SELF_IP } from '../examples/netns'
 import { pcap } from './helpers/dns'
-import { B, privilegedPeer } from './helpers/netns'
+import { B, privileged, privilegedPeer } from './helpers/netns'
 
 const mac1 = '02:00:00:00:00:01'
 const mac2 = '02:00:00:00:00:02'
@@ -560,6 +560,29 @@ privilegedPeer('the peer answers built ICMP and ICMPv6 echo requests', async (t,
   } finally {
     await tx.close()
     await capture.close()
+  }
+})
+
+privileged('a frame built for LINKTYPE_RAW, sent on a tun device, reaches the tun reader as that IP packet', async (t, ns) => {
+  ns.ip('tuntap', 'add', 'dev', 'nrtun0', 'mode', 'tun')
+  ns.ip('link', 'set', 'nrtun0', 'up')
+  // The tun's reader: a process holding /dev/net/tun attached to nrtun0, printing what it reads.
+  const reader = spawn('ip', ['netns', 'exec', ns.name, 'python3', join(__dirname, 'helpers', 'tun-read.py'), 'nrtun0', '2'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let output = ''
+  reader.stdout.on('data', (d: Buffer) => (output += d.toString()))
+  try {
+    await until(() => output.includes('ready'), 10_000, 'tun reader did not start')
+    const frames = [
+      build([{ ipv4: { src: '10.0.0.1', dst: '10.0.0.2' } }, { udp: { srcPort: 1, dstPort: 2 } }, { payload: 'tun' }], { linkType: LinkType.RAW }),
+      build([{ ipv6: { src: 'fd00::1', dst: 'fd00::2' } }, { icmpv6: { type: 'echo-request', id: 1, seq: 2 } }], { linkType: LinkType.RAW }),
+    ]
+    const tx = openTx(`ring:nrtun0`, { netns: ns.name })
+    await tx.sendBatch(frames)
+    t.deepEqual(await tx.close(), { sent: 2, errors: 0, queued: 2 })
+    await until(() => output.trim().split('\n').length >= 3, 10_000, `tun reader got: ${output}`)
+    t.deepEqual(output.trim().split('\n').slice(1), frames.map((f) => f.toString('hex')))
+  } finally {
+    reader.kill()
   }
 })
 
