@@ -299,6 +299,16 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'DNS query over TCP, with its length prefix',
+    layers: [eth, { ipv4: v4 }, { tcp: { srcPort: 40001, dstPort: 53, flags: 'PA', seq: 1, ack: 1 } }, { dns: { id: 9, questions: [{ name: 'example.net', type: 'TXT' }] } }],
+    protocols: 'eth:ethertype:ip:tcp:dns',
+    check(t, p) {
+      t.is(p.payload.readUInt16BE(0), p.payload.length - 2)
+      t.like(p.dns, { id: 9, response: false })
+      t.deepEqual(p.dns?.questions.map((q) => [q.name, q.type]), [['example.net', 16]])
+    },
+  },
+  {
     name: 'raw IP (tun, LINKTYPE_RAW): no link header, no padding',
     linkType: LinkType.RAW,
     layers: [{ ipv4: v4 }, { udp: { srcPort: 1, dstPort: 2 } }],
@@ -443,6 +453,15 @@ test('Template.set patches one field and its checksums exactly as a full rebuild
   t.is(tpl.offsetOf('udp.srcPort'), 34)
   t.throws(() => tpl.set('tcp.seq', 1), { instanceOf: TypeError, message: /field: 'tcp.seq' is not in this template/ })
   t.throws(() => tpl.set('udp.srcPort', 70000), { instanceOf: RangeError, message: 'udp.srcPort: 70000 is out of range: must be an integer from 0 to 65535' })
+})
+
+test('Template.recompute fixes lengths and checksums after a change of payload bytes', (t) => {
+  const layers = (data: string): LayerSpec[] => [eth, { ipv6: v6 }, { udp: { srcPort: 1, dstPort: 2 } }, { payload: data }]
+  const tpl = new Template(layers('aaaa'))
+  tpl.frame.write('abcd', tpl.frame.length - 4)
+  t.notDeepEqual(tpl.frame, build(layers('abcd')))
+  tpl.recompute()
+  t.deepEqual(tpl.frame, build(layers('abcd')))
 })
 
 test('updateChecksum is RFC 1624 eqn. 3 (its worked example)', (t) => {

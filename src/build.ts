@@ -226,7 +226,7 @@ export interface DnsRecordSpec {
   data: string | string[] | Uint8Array | { preference: number; exchange: string }
 }
 
-/** A DNS message (RFC 1035 §4.1), names written without compression. */
+/** A DNS message (RFC 1035 §4.1), names written without compression; after a `tcp` layer it gets its 2-byte length prefix (§4.2.2). */
 export interface DnsSpec {
   id?: number
   /** A response (QR). Default: true when there are answers. */
@@ -748,7 +748,14 @@ function plan(layers: readonly LayerSpec[], options: BuildOptions): { planned: P
       else body = [0, 0, 0, 0]
       bytes = Uint8Array.from([type, opt('icmpv6.code', s.code, 255, 0), 0, 0, ...body])
     } else if (kind === 'dns') {
-      bytes = encodeDns((layer as { dns: DnsSpec }).dns)
+      const message = encodeDns((layer as { dns: DnsSpec }).dns)
+      if (kinds[i - 1] === 'tcp') {
+        // DNS over TCP: the message after its 2-byte length (RFC 1035 §4.2.2).
+        bytes = new Uint8Array(2 + message.length)
+        bytes[0] = uint('dns length', message.length, 0xffff) >> 8
+        bytes[1] = message.length & 0xff
+        bytes.set(message, 2)
+      } else bytes = message
     } else {
       const p = (layer as { payload: Uint8Array | string }).payload
       if (typeof p === 'string') bytes = Buffer.from(p, 'utf8')
@@ -875,6 +882,7 @@ function fix(b: Uint8Array, planned: Planned[], end: number): void {
     if (p.kind === 'ipv4') {
       const s = (p.spec as { ipv4: Ipv4Spec }).ipv4
       const headerEnd = p.at + p.bytes.length
+      writeU16(b, p.at + 10, 0) // summed as zero (and it may hold an old one: Template.recompute)
       writeU16(b, p.at + 10, s.checksum !== undefined ? uint('ipv4.checksum', s.checksum, 0xffff) : checksum(b, p.at, headerEnd))
     } else if (p.kind === 'udp' || p.kind === 'tcp' || p.kind === 'icmpv6' || p.kind === 'icmp') {
       const given = (p.spec as Record<string, { checksum?: number }>)[p.kind].checksum
@@ -884,6 +892,7 @@ function fix(b: Uint8Array, planned: Planned[], end: number): void {
         continue
       }
       if (p.kind === 'icmpv6' && (ctx === undefined || !ctx.v6)) throw valueError('icmpv6', 'checksum', 'needs an IPv6 layer before it for the pseudo-header (or give icmpv6.checksum)')
+      writeU16(b, at, 0)
       const protocol = p.kind === 'udp' ? 17 : p.kind === 'tcp' ? 6 : 58
       let sum = p.kind === 'icmp' || ctx === undefined ? 0 : pseudoHeader(b, ctx, protocol, end - p.at)
       if (p.kind !== 'icmp' && ctx === undefined) throw valueError(p.kind, 'checksum', `needs an IP layer before it for the pseudo-header (or give ${p.kind}.checksum)`)
@@ -935,10 +944,14 @@ export class Template {
   readonly frame: Buffer
   readonly #fields = new Map<TemplateField, { at: number; size: 1 | 2 | 4; sums: number[] }>()
   readonly #udpSums = new Set<number>()
+  readonly #planned: Planned[]
+  readonly #end: number
 
   constructor(layers: readonly LayerSpec[], options: BuildOptions = {}) {
     this.frame = build(layers, options)
-    const { planned } = plan(layers, options)
+    const { planned, total } = plan(layers, options)
+    this.#planned = planned
+    this.#end = total
     // The checksums covering each field: its own layer's, and for an IP address the
     // IPv4 header checksum and the transport checksum over the pseudo-header.
     for (let i = 0; i < planned.length; i++) {
@@ -965,6 +978,14 @@ export class Template {
         this.#add(`${p.kind}.seq`, p.at + 6, 2, [p.at + 2])
       }
     }
+  }
+
+  /**
+   * Recomputes every length and checksum of `frame` from its bytes, after you changed
+   * bytes `set` does not know (payload, options) in place: a full pass, as `build` does.
+   */
+  recompute(): void {
+    fix(this.frame, this.#planned, this.#end)
   }
 
   #add(field: TemplateField, at: number, size: 1 | 2 | 4, sums: number[]): void {
