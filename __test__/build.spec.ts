@@ -455,6 +455,21 @@ test('Template.set patches one field and its checksums exactly as a full rebuild
   t.throws(() => tpl.set('udp.srcPort', 70000), { instanceOf: RangeError, message: 'udp.srcPort: 70000 is out of range: must be an integer from 0 to 65535' })
 })
 
+test('Template on an ICMP error patches the outer header only, and the quoted packet stays as built', (t) => {
+  const layers = (src: string, id: number): LayerSpec[] => [eth, { ipv4: { src, dst: v4.src, id } }, { icmp: { type: 'destination-unreachable', code: 3 } }, { ipv4: v4 }, { udp: { srcPort: 1, dstPort: 2 } }]
+  const tpl = new Template(layers('10.9.9.9', 0))
+  tpl.set('ipv4.src', '10.1.2.3')
+  tpl.set('ipv4.id', 77)
+  t.deepEqual(tpl.frame, build(layers('10.1.2.3', 77)))
+})
+
+test('a spec that fails on its lengths or pseudo-header writes nothing into the buffer', (t) => {
+  const buf = Buffer.alloc(70_000, 0xee)
+  t.throws(() => buildInto(buf, [eth, { ipv4: { ...v4, protocol: 17 } }, { payload: Buffer.alloc(65_536) }]), { instanceOf: RangeError, message: /^ipv4\.length: 65556 is out of range/ })
+  t.throws(() => buildInto(buf, [{ ethernet: { ...eth.ethernet, type: 0x88b5 } }, { udp: { srcPort: 1, dstPort: 2 } }]), { instanceOf: TypeError, message: /^udp: 'checksum' needs an IP layer before it/ })
+  t.true(buf.every((b) => b === 0xee))
+})
+
 test('Template.recompute fixes lengths and checksums after a change of payload bytes', (t) => {
   const layers = (data: string): LayerSpec[] => [eth, { ipv6: v6 }, { udp: { srcPort: 1, dstPort: 2 } }, { payload: data }]
   const tpl = new Template(layers('aaaa'))
@@ -584,6 +599,7 @@ privilegedPeer('the peer answers built ICMP and ICMPv6 echo requests', async (t,
 
 privileged('a frame built for LINKTYPE_RAW, sent on a tun device, reaches the tun reader as that IP packet', async (t, ns) => {
   ns.ip('tuntap', 'add', 'dev', 'nrtun0', 'mode', 'tun')
+  ns.ip('link', 'set', 'nrtun0', 'addrgenmode', 'none') // no link-local address, so no DAD or MLD of its own
   ns.ip('link', 'set', 'nrtun0', 'up')
   // The tun's reader: a process holding /dev/net/tun attached to nrtun0, printing what it reads.
   const reader = spawn('ip', ['netns', 'exec', ns.name, 'python3', join(__dirname, 'helpers', 'tun-read.py'), 'nrtun0', '2'], { stdio: ['ignore', 'pipe', 'inherit'] })

@@ -767,6 +767,20 @@ function plan(layers: readonly LayerSpec[], options: BuildOptions): { planned: P
     if (kind === 'ethernet' || kind === 'vlan') link = at
   }
   const total = at
+  // Lengths and pseudo-headers are checked here, so that fix() never throws into a
+  // half-written buffer.
+  let ip: Kind | undefined
+  for (const p of planned) {
+    const s = p.spec as Record<string, { length?: number; payloadLength?: number; checksum?: number }>
+    if (p.kind === 'ipv4' && s.ipv4.length === undefined) uint('ipv4.length', total - p.at, 0xffff)
+    if (p.kind === 'ipv6' && s.ipv6.payloadLength === undefined) uint('ipv6.payloadLength', total - p.at - 40, 0xffff)
+    if (p.kind === 'udp' && s.udp.length === undefined) uint('udp.length', total - p.at, 0xffff)
+    if ((p.kind === 'tcp' || p.kind === 'udp' || p.kind === 'icmpv6') && s[p.kind].checksum === undefined) {
+      if (p.kind === 'icmpv6' && ip !== 'ipv6') throw valueError('icmpv6', 'checksum', 'needs an IPv6 layer before it for the pseudo-header (or give icmpv6.checksum)')
+      if (ip === undefined) throw valueError(p.kind, 'checksum', `needs an IP layer before it for the pseudo-header (or give ${p.kind}.checksum)`)
+    }
+    if (p.kind === 'ipv4' || p.kind === 'ipv6') ip = p.kind
+  }
   if (options.mtu !== undefined) {
     const mtu = uint('options.mtu', options.mtu, 0xffffffff)
     if (total - link > mtu) throw rangeError('payload', `a packet of ${total - link} bytes`, `the frame's IP packet may be at most the MTU, ${mtu} bytes`)
@@ -956,7 +970,9 @@ export class Template {
     // IPv4 header checksum and the transport checksum over the pseudo-header.
     for (let i = 0; i < planned.length; i++) {
       const p = planned[i]
-      const transport = planned.slice(i + 1).find((q) => q.kind === 'tcp' || q.kind === 'udp' || q.kind === 'icmpv6')
+      // The IP layer's own transport: the next layer (not one in a packet an ICMP error quotes).
+      const after = planned[i + 1] as Planned | undefined
+      const transport = after !== undefined && (after.kind === 'tcp' || after.kind === 'udp') ? after : undefined
       if (p.kind === 'ipv4' && !this.#fields.has('ipv4.src')) {
         const ipSum = p.at + 10
         const l4 = transport !== undefined ? [transport.at + (transport.kind === 'udp' ? 6 : transport.kind === 'tcp' ? 16 : 2)] : []

@@ -1,6 +1,6 @@
 # Reads packets from a tun device (made with `ip tuntap add … mode tun`) and prints each as hex:
 #   python3 tun-read.py IFACE COUNT
-# "ready" once attached; the kernel's own IPv6 router solicitations and MLD reports are skipped.
+# "ready" once attached; the kernel's own ICMPv6 (router and neighbour discovery, MLD: types 130-143) is skipped.
 import fcntl, os, struct, sys, select
 TUNSETIFF = 0x400454ca
 IFF_TUN = 0x0001
@@ -14,7 +14,7 @@ while n > 0:
     if not r:
         break
     data = os.read(fd, 65536)
-    if data[0] >> 4 == 6 and data[6] == 58 and data[40] in (133, 143):
-        continue  # the kernel's own router solicitations / MLD reports
+    if data[0] >> 4 == 6 and data[6] == 58 and 130 <= data[40] <= 143:
+        continue  # the kernel's own neighbour discovery and MLD
     print(data.hex(), flush=True)
     n -= 1
