@@ -560,7 +560,7 @@ privilegedPeer('built UDP datagrams sent through the TX ring reach a UDP socket 
   }
 })
 
-privilegedPeer('the peer answers built ICMP and ICMPv6 echo requests', async (t, ns) => {
+privilegedPeer('the peer answers built ICMP and ICMPv6 echo requests, a neighbour solicitation and TCP SYNs (RST)', async (t, ns) => {
   const capture = openRing(B, { netns: ns.name })
   const tx = openTx(`ring:${B}`, { netns: ns.name })
   try {
@@ -574,23 +574,35 @@ privilegedPeer('the peer answers built ICMP and ICMPv6 echo requests', async (t,
       { icmpv6: { type: 'neighbor-solicitation', target: 'fd00:6e72::2', linkAddress: ns.selfMac } },
     ])
     const ping6 = build([{ ethernet: { src: ns.selfMac, dst: ns.peerMac } }, { ipv6: { src: 'fd00:6e72::1', dst: 'fd00:6e72::2' } }, { icmpv6: { type: 'echo-request', id: 7, seq: 1 } }, { payload: 'six' }])
-    const seen = { echo: new Set<number>(), na: false, echo6: false }
+    // TCP SYNs to a closed port: the peer's kernel answers RST only for a segment whose checksum is good.
+    const syn = build([{ ethernet: { src: ns.selfMac, dst: ns.peerMac } }, { ipv4: { src: SELF_IP, dst: PEER_IP } }, { tcp: { srcPort: 40404, dstPort: 1, seq: 1000, flags: 'S', options: [{ mss: 1460 }, 'nop', { windowScale: 7 }, { sackPermitted: true }, { timestamp: [1, 0] }] } }])
+    const syn6 = build([{ ethernet: { src: ns.selfMac, dst: ns.peerMac } }, { ipv6: { src: 'fd00:6e72::1', dst: 'fd00:6e72::2' } }, { tcp: { srcPort: 40406, dstPort: 1, seq: 2000, flags: 'S', options: [{ mss: 1440 }] } }])
+    // The control: the same SYN with a wrong checksum gets no answer.
+    const badSyn = build([{ ethernet: { src: ns.selfMac, dst: ns.peerMac } }, { ipv4: { src: SELF_IP, dst: PEER_IP } }, { tcp: { srcPort: 40405, dstPort: 1, seq: 1000, flags: 'S', checksum: (decode(syn).tcp!.checksum + 1) & 0xffff } }])
+    const seen = { echo: new Set<number>(), na: false, echo6: false, rst: false, rst6: false, rstBad: false }
     const reading = (async () => {
       for await (const p of capture) {
         if (p.direction === 'outgoing') continue
         if (p.icmp?.type === 0 && p.icmp.id === 0x4e52) seen.echo.add(p.icmp.seq!)
         if (p.icmpv6?.type === 136) seen.na = true
         if (p.icmpv6?.type === 129 && p.icmpv6.id === 7) seen.echo6 = true
-        if (seen.echo.size === 3 && seen.na && seen.echo6) break
+        const tcp = p.tcp
+        if (tcp?.RST === true && tcp.dstPort === 40404 && tcp.ack === 1001) seen.rst = true
+        if (tcp?.RST === true && tcp.dstPort === 40406 && tcp.ack === 2001) seen.rst6 = true
+        if (tcp?.RST === true && tcp.dstPort === 40405) seen.rstBad = true
+        if (seen.echo.size === 3 && seen.na && seen.echo6 && seen.rst && seen.rst6) break
       }
     })()
     await tx.sendBatch([...frames, ns6])
     await new Promise((r) => setTimeout(r, 200))
-    await tx.send(ping6)
+    await tx.sendBatch([ping6, badSyn, syn, syn6])
     await Promise.race([reading, new Promise((r) => setTimeout(r, 5000))])
     t.deepEqual([...seen.echo].sort(), [1, 2, 3])
     t.true(seen.na, 'neighbour advertisement for the solicitation')
     t.true(seen.echo6, 'ICMPv6 echo reply')
+    t.true(seen.rst, 'RST for the IPv4 SYN')
+    t.true(seen.rst6, 'RST for the IPv6 SYN')
+    t.false(seen.rstBad, 'no answer to the SYN with a bad checksum')
   } finally {
     await tx.close()
     await capture.close()
