@@ -12,7 +12,7 @@
  *   node --import tsx benchmark/build.ts [--quick] [--rounds N] [--seconds S]
  */
 import { type ChildProcess } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -128,6 +128,7 @@ async function main(): Promise<void> {
     }
   } finally {
     ns.remove()
+    rmSync(trafgenConfig, { force: true })
   }
   const base = results.get(contenders[0].name)!.map((r) => r.pps)
   const rows = contenders.map((c) => {
