@@ -26,23 +26,6 @@ export const LinkType = {
   LINUX_SLL2: 276,
 } as const
 
-// The dissector's FLAG_* bits (crates/core/src/dissect/mod.rs).
-export const F_ETHERNET = 1 << 0
-export const F_VLAN = 1 << 1
-export const F_SLL = 1 << 2
-export const F_SLL2 = 1 << 3
-export const F_ARP = 1 << 6
-export const F_IPV4 = 1 << 7
-export const F_IPV6 = 1 << 8
-export const F_TCP = 1 << 11
-export const F_UDP = 1 << 12
-export const F_ICMP = 1 << 13
-export const F_ICMPV6 = 1 << 14
-export const F_ICMP_ECHO = 1 << 15
-export const F_DNS = 1 << 16
-export const F_TRUNCATED = 1 << 29
-export const F_MALFORMED = 1 << 30
-
 /** The layer names of the dissector's LAYER_* numbers, 1 on. */
 export const ERROR_LAYERS = ['link', 'vlan', 'arp', 'ipv4', 'ipv6', 'ipv6-extension', 'tcp', 'udp', 'icmp', 'icmpv6'] as const
 
