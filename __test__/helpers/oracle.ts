@@ -1,0 +1,471 @@
+/**
+ * The decode oracle: tshark and netring read the same capture file, and every field tshark
+ * reports is compared with the value of netring's decoded views (`Packet.ethernet`,
+ * `.ipv4`, `.tcp`, … as /work/notes/views-api.md specifies them). Used by
+ * __test__/decode.spec.ts; the field table (`FIELDS`) says how each tshark field maps to a
+ * view, and its comments say where tshark's format differs from netring's.
+ */
+import { execFileSync } from 'node:child_process'
+import { inspect } from 'node:util'
+
+import { open, type Packet } from 'netring'
+
+/** A view value as tshark would print it: numbers in decimal, booleans 1/0, lists joined with ','. */
+type Value = string | number | boolean | bigint | readonly (string | number)[] | undefined
+
+/** The layers a decode error can name, in the order they are decoded. */
+const LAYER_RANK: Record<string, number> = {
+  link: 0,
+  vlan: 1,
+  arp: 2,
+  ipv4: 2,
+  ipv6: 2,
+  'ipv6-extension': 3,
+  tcp: 4,
+  udp: 4,
+  icmp: 4,
+  icmpv6: 4,
+  dns: 5,
+}
+
+/** The layer a tshark protocol belongs to (for truncation), and the view that shows it. */
+const PROTOCOL_LAYER: Record<string, string> = {
+  eth: 'link',
+  sll: 'link',
+  vlan: 'vlan',
+  ieee8021ad: 'vlan',
+  arp: 'arp',
+  ip: 'ipv4',
+  ipv6: 'ipv6',
+  'ipv6.hopopts': 'ipv6-extension',
+  'ipv6.routing': 'ipv6-extension',
+  'ipv6.fraghdr': 'ipv6-extension',
+  'ipv6.dstopts': 'ipv6-extension',
+  tcp: 'tcp',
+  udp: 'udp',
+  icmp: 'icmp',
+  icmpv6: 'icmpv6',
+  dns: 'dns',
+}
+
+// Untyped access to the views: the spec is the contract, and a view that lacks a field
+// must show up as a disagreement, not as a compile error in the test.
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type AnyPacket = Packet & Record<string, any>
+
+const hex = (b: Uint8Array | undefined): string | undefined => (b === undefined || b.length === 0 ? undefined : Buffer.from(b).toString('hex'))
+const bit = (v: number | undefined, b: number): number | undefined => (v === undefined ? undefined : (v >> b) & 1)
+
+/** Option types (IPv4, RFC 791) or kinds (TCP, RFC 9293) as listed: EOL ends, NOP is one byte, others type-length-value. */
+export function optionTypes(options: Uint8Array | undefined): number[] | undefined {
+  if (options === undefined || options.length === 0) return undefined
+  const types: number[] = []
+  for (let i = 0; i < options.length; ) {
+    const type = options[i]
+    types.push(type)
+    if (type === 0) break
+    if (type === 1) {
+      i++
+      continue
+    }
+    const len = options[i + 1]
+    if (len === undefined || len < 2) break
+    i += len
+  }
+  return types
+}
+
+/** The tags of `p` as the list (vlans) or, when only the ring reported one, the outer tag. */
+function tags(p: AnyPacket): { tci: number; tpid: number; id: number }[] {
+  const list = p.vlans ?? []
+  return list.length === 0 && p.vlan !== undefined ? [p.vlan] : list
+}
+
+/** 802.1Q (and 0x9100) tags are tshark's `vlan`; 802.1ad (0x88a8) tags its `ieee8021ad`. */
+const q = (p: AnyPacket) => tags(p).filter((t) => t.tpid !== 0x88a8)
+const ad = (p: AnyPacket) => tags(p).filter((t) => t.tpid === 0x88a8)
+const list = (v: number[]): number[] | undefined => (v.length === 0 ? undefined : v)
+
+/** The type after each 802.1Q tag: the next tag's TPID, or the payload's ethertype after the last. */
+function vlanTypes(p: AnyPacket): number[] | undefined {
+  const all = tags(p)
+  const out: number[] = []
+  all.forEach((t, i) => {
+    if (t.tpid === 0x88a8) return
+    out.push(i + 1 < all.length ? all[i + 1].tpid : p.ethernet?.etherType)
+  })
+  return list(out)
+}
+
+const isEcho = (type: number | undefined, v6: boolean) => (v6 ? type === 128 || type === 129 : type === 0 || type === 8)
+
+export interface Field {
+  /** tshark's field name (`tshark -G fields`). */
+  name: string
+  /** netring's value. */
+  netring: (p: AnyPacket) => Value
+  /** Compare only whether both have the field, not its value. */
+  presence?: boolean
+}
+
+const f = (name: string, netring: (p: AnyPacket) => Value, presence = false): Field => ({ name, netring, presence })
+
+/**
+ * The compared fields. tshark -T fields prints BASE_HEX integers as 0x…, booleans as 1/0 or
+ * True/False, byte fields as plain hex, and a repeated field once per occurrence.
+ */
+export const FIELDS: Field[] = [
+  f('frame.len', (p) => p.length),
+  f('frame.cap_len', (p) => p.capturedLength),
+  f('eth.src', (p) => p.ethernet?.src),
+  f('eth.dst', (p) => p.ethernet?.dst),
+  // eth.type is the type/length field when it is a type (≥ 0x600, 0x8100 when tagged); eth.len when a length.
+  f('eth.type', (p) => (p.ethernet === undefined || p.ethernet.type < 0x600 ? undefined : p.ethernet.type)),
+  f('eth.len', (p) => (p.ethernet === undefined || p.ethernet.type >= 0x600 ? undefined : p.ethernet.type)),
+  f('vlan.id', (p) => list(q(p).map((t) => t.id))),
+  f('vlan.priority', (p) => list(q(p).map((t) => t.tci >> 13))),
+  f('vlan.dei', (p) => list(q(p).map((t) => (t.tci >> 12) & 1))),
+  f('vlan.etype', vlanTypes),
+  f('ieee8021ad.id', (p) => list(ad(p).map((t) => t.id))),
+  f('ieee8021ad.priority', (p) => list(ad(p).map((t) => t.tci >> 13))),
+  f('ieee8021ad.dei', (p) => list(ad(p).map((t) => (t.tci >> 12) & 1))),
+  f('sll.pkttype', (p) => p.sll?.packetType),
+  f('sll.hatype', (p) => p.sll?.hardwareType),
+  f('sll.halen', (p) => (p.sll === undefined ? undefined : p.sll.address === '' ? 0 : p.sll.address.split(':').length)),
+  f('sll.ifindex', (p) => p.sll?.ifindex),
+  // tshark shows a 6-byte address of an Ethernet or loopback device (ARPHRD 1, 772) as sll.src.eth.
+  f('sll.src.eth', (p) => (p.sll !== undefined && p.sll.address.split(':').length === 6 && [1, 772].includes(p.sll.hardwareType) ? p.sll.address : undefined)),
+  f('sll.etype', (p) => (p.sll === undefined || p.sll.protocol < 0x600 ? undefined : p.sll.protocol)),
+  f('sll.ltype', (p) => (p.sll === undefined || p.sll.protocol >= 0x600 ? undefined : p.sll.protocol)),
+  f('arp.hw.type', (p) => p.arp?.hardwareType),
+  f('arp.proto.type', (p) => p.arp?.protocolType),
+  f('arp.hw.size', (p) => p.arp?.hardwareSize),
+  f('arp.proto.size', (p) => p.arp?.protocolSize),
+  f('arp.opcode', (p) => p.arp?.operation),
+  f('arp.src.hw_mac', (p) => (p.arp?.hardwareSize === 6 ? p.arp.senderMac : undefined)),
+  f('arp.src.proto_ipv4', (p) => (p.arp?.protocolSize === 4 ? p.arp.senderIp : undefined)),
+  f('arp.dst.hw_mac', (p) => (p.arp?.hardwareSize === 6 ? p.arp.targetMac : undefined)),
+  f('arp.dst.proto_ipv4', (p) => (p.arp?.protocolSize === 4 ? p.arp.targetIp : undefined)),
+  f('ip.version', (p) => p.ipv4?.version),
+  f('ip.hdr_len', (p) => p.ipv4?.headerLength),
+  f('ip.dsfield', (p) => p.ipv4?.tos),
+  f('ip.dsfield.dscp', (p) => p.ipv4?.dscp),
+  f('ip.dsfield.ecn', (p) => p.ipv4?.ecn),
+  f('ip.len', (p) => p.ipv4?.length),
+  f('ip.id', (p) => p.ipv4?.id),
+  // ip.flags: the 3 flag bits as a number (0x02 = DF), as netring's flags.
+  f('ip.flags', (p) => p.ipv4?.flags),
+  f('ip.flags.rb', (p) => bit(p.ipv4?.flags, 2)),
+  f('ip.flags.df', (p) => p.ipv4?.dontFragment),
+  f('ip.flags.mf', (p) => p.ipv4?.moreFragments),
+  // tshark 4.0: ip.frag_offset in 8-byte units, as written (185 for byte 1480).
+  f('ip.frag_offset', (p) => p.ipv4?.fragmentOffset),
+  f('ip.ttl', (p) => p.ipv4?.ttl),
+  f('ip.proto', (p) => p.ipv4?.protocol),
+  f('ip.checksum', (p) => p.ipv4?.checksum),
+  f('ip.src', (p) => p.ipv4?.src),
+  f('ip.dst', (p) => p.ipv4?.dst),
+  f('ip.opt.type', (p) => optionTypes(p.ipv4?.options)),
+  f('ipv6.version', (p) => p.ipv6?.version),
+  f('ipv6.tclass', (p) => p.ipv6?.trafficClass),
+  f('ipv6.flow', (p) => p.ipv6?.flowLabel),
+  f('ipv6.plen', (p) => p.ipv6?.payloadLength),
+  f('ipv6.nxt', (p) => p.ipv6?.nextHeader),
+  f('ipv6.hlim', (p) => p.ipv6?.hopLimit),
+  f('ipv6.src', (p) => p.ipv6?.src),
+  f('ipv6.dst', (p) => p.ipv6?.dst),
+  f('ipv6.hopopts.nxt', (p) => (p.ipv6 !== undefined && p.ipv6.extensions & 1 ? 1 : undefined), true),
+  f('ipv6.routing.nxt', (p) => (p.ipv6 !== undefined && p.ipv6.extensions & 2 ? 1 : undefined), true),
+  f('ipv6.fraghdr.nxt', (p) => (p.ipv6 !== undefined && p.ipv6.extensions & 4 ? 1 : undefined), true),
+  f('ipv6.dstopts.nxt', (p) => (p.ipv6 !== undefined && p.ipv6.extensions & 8 ? 1 : undefined), true),
+  f('ipv6.fraghdr.offset', (p) => p.ipv6?.fragment?.offset),
+  f('ipv6.fraghdr.more', (p) => p.ipv6?.fragment?.more),
+  f('ipv6.fraghdr.ident', (p) => p.ipv6?.fragment?.id),
+  f('tcp.srcport', (p) => p.tcp?.srcPort),
+  f('tcp.dstport', (p) => p.tcp?.dstPort),
+  f('tcp.seq_raw', (p) => p.tcp?.seq),
+  f('tcp.ack_raw', (p) => p.tcp?.ack),
+  f('tcp.hdr_len', (p) => p.tcp?.headerLength),
+  f('tcp.flags', (p) => p.tcp?.flags),
+  f('tcp.flags.fin', (p) => p.tcp?.FIN),
+  f('tcp.flags.syn', (p) => p.tcp?.SYN),
+  f('tcp.flags.reset', (p) => p.tcp?.RST),
+  f('tcp.flags.push', (p) => p.tcp?.PSH),
+  f('tcp.flags.ack', (p) => p.tcp?.ACK),
+  f('tcp.flags.urg', (p) => p.tcp?.URG),
+  f('tcp.flags.ece', (p) => p.tcp?.ECE),
+  f('tcp.flags.cwr', (p) => p.tcp?.CWR),
+  // tshark 4.0 calls the NS bit (0x100) "Accurate ECN".
+  f('tcp.flags.ae', (p) => p.tcp?.NS),
+  f('tcp.window_size_value', (p) => p.tcp?.window),
+  f('tcp.checksum', (p) => p.tcp?.checksum),
+  f('tcp.urgent_pointer', (p) => p.tcp?.urgentPointer),
+  f('tcp.options', (p) => hex(p.tcp?.options)),
+  f('tcp.option_kind', (p) => optionTypes(p.tcp?.options)),
+  // tshark leaves tcp.len out of a fragment it does not reassemble.
+  f('tcp.len', (p) => (p.tcp === undefined || p.ipv4?.moreFragments || p.ipv6?.fragment !== undefined ? undefined : p.payload?.length ?? 0)),
+  f('tcp.payload', (p) => (p.tcp === undefined ? undefined : hex(p.payload))),
+  f('udp.srcport', (p) => p.udp?.srcPort),
+  f('udp.dstport', (p) => p.udp?.dstPort),
+  f('udp.length', (p) => p.udp?.length),
+  f('udp.checksum', (p) => p.udp?.checksum),
+  f('udp.payload', (p) => (p.udp === undefined ? undefined : hex(p.payload))),
+  f('icmp.type', (p) => p.icmp?.type),
+  f('icmp.code', (p) => p.icmp?.code),
+  f('icmp.checksum', (p) => p.icmp?.checksum),
+  f('icmp.ident', (p) => (isEcho(p.icmp?.type, false) ? p.icmp.id : undefined)),
+  f('icmp.seq', (p) => (isEcho(p.icmp?.type, false) ? p.icmp.seq : undefined)),
+  f('icmpv6.type', (p) => p.icmpv6?.type),
+  f('icmpv6.code', (p) => p.icmpv6?.code),
+  f('icmpv6.checksum', (p) => p.icmpv6?.checksum),
+  f('icmpv6.echo.identifier', (p) => (isEcho(p.icmpv6?.type, true) ? p.icmpv6.id : undefined)),
+  f('icmpv6.echo.sequence_number', (p) => (isEcho(p.icmpv6?.type, true) ? p.icmpv6.seq : undefined)),
+]
+
+/** Extra tshark fields read for the checks that are not one field each. */
+const EXTRA = ['frame.number', 'frame.protocols', 'ipv6.nxt', 'ipv6.hopopts.nxt', 'ipv6.routing.nxt', 'ipv6.fraghdr.nxt', 'ipv6.dstopts.nxt', 'ah.next_header']
+
+let known: Set<string> | undefined
+/** The field names this tshark knows (`tshark -G fields`), so a field another version lacks is left out, not fatal. */
+function knownFields(): Set<string> {
+  if (known !== undefined) return known
+  const text = execFileSync('tshark', ['-G', 'fields'], { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] })
+  known = new Set(text.split('\n').map((l) => l.split('\t')[2]))
+  return known
+}
+
+/** `path` read by tshark, one map of field → raw value per frame ('' when absent). */
+export function tshark(path: string, fields: string[]): Map<string, string>[] {
+  const names = [...new Set([...EXTRA, ...fields])].filter((n) => knownFields().has(n))
+  const args = ['-n', '-r', path]
+  // Per-frame fields: no IP reassembly, no TCP stream reassembly or relative numbers.
+  for (const pref of ['ip.defragment:FALSE', 'ipv6.defragment:FALSE', 'tcp.desegment_tcp_streams:FALSE', 'tcp.analyze_sequence_numbers:FALSE', 'tcp.relative_sequence_numbers:FALSE']) {
+    args.push('-o', pref)
+  }
+  args.push('-T', 'fields', '-E', 'separator=/t', '-E', 'occurrence=a', '-E', 'aggregator=,', '-E', 'quote=n')
+  for (const n of names) args.push('-e', n)
+  const out = execFileSync('tshark', args, { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] })
+  return out
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((line) => {
+      const values = line.split('\t')
+      return new Map(names.map((n, i) => [n, values[i] ?? '']))
+    })
+}
+
+/** tshark's printing normalised: 0x… to decimal, True/False to 1/0, per occurrence. */
+function normalise(v: string): string {
+  return v
+    .split(',')
+    .map((part) => (/^0x[0-9a-f]+$/i.test(part) ? BigInt(part).toString() : part === 'True' ? '1' : part === 'False' ? '0' : part))
+    .join(',')
+}
+
+/** A view value in the same form; undefined (and empty lists) as undefined. */
+function render(v: Value): string | undefined {
+  if (v === undefined || v === null) return undefined
+  if (typeof v === 'boolean') return v ? '1' : '0'
+  if (Array.isArray(v)) return v.length === 0 ? undefined : v.map((x) => String(x)).join(',')
+  return String(v)
+}
+
+/** The next-header value the chain of extension headers ends with, as tshark shows the chain. */
+function finalNextHeader(row: Map<string, string>): number | undefined {
+  const first = row.get('ipv6.nxt')?.split(',')[0]
+  if (first === undefined || first === '') return undefined
+  let nh = Number(first)
+  const byType: Record<number, string> = { 0: 'ipv6.hopopts.nxt', 43: 'ipv6.routing.nxt', 44: 'ipv6.fraghdr.nxt', 60: 'ipv6.dstopts.nxt', 51: 'ah.next_header' }
+  const seen: Record<string, number> = {}
+  for (let hops = 0; hops < 16; hops++) {
+    const field = byType[nh]
+    if (field === undefined) return nh
+    const values = (row.get(field) ?? '').split(',').filter((v) => v !== '')
+    const i = seen[field] ?? 0
+    if (i >= values.length) return nh
+    seen[field] = i + 1
+    nh = Number(values[i])
+  }
+  return nh
+}
+
+/** A packet as the oracle keeps it: the bytes (for the later tests) and what was compared. */
+export interface Kept {
+  data: Buffer
+  linkType: number
+  length: number
+  timestamp: bigint
+  /** Header layers netring found (`ethernet`, `ipv4`, …) and its decodeError. */
+  layers: string[]
+  decodeError?: { layer: string; reason: string }
+  views: Record<string, unknown>
+}
+
+export interface Comparison {
+  packets: Kept[]
+  /** Fields compared where at least one side had a value. */
+  compared: number
+  /** Disagreements, one line each, with the frame's bytes. */
+  disagreements: string[]
+  /** tshark fields of an inner packet (inside ICMP errors) or of a layer netring stopped at; not compared. */
+  skipped: number
+}
+
+/** netring's header views, in decode order, and tshark's name of each. */
+export const VIEWS: [view: string, protocol: string][] = [
+  ['ethernet', 'eth'],
+  ['sll', 'sll'],
+  ['arp', 'arp'],
+  ['ipv4', 'ip'],
+  ['ipv6', 'ipv6'],
+  ['tcp', 'tcp'],
+  ['udp', 'udp'],
+  ['icmp', 'icmp'],
+  ['icmpv6', 'icmpv6'],
+  ['dns', 'dns'],
+]
+
+/** The decode-error layer a view belongs to. */
+export const VIEW_LAYER: Record<string, string> = { ethernet: 'link', sll: 'link', arp: 'arp', ipv4: 'ipv4', ipv6: 'ipv6', tcp: 'tcp', udp: 'udp', icmp: 'icmp', icmpv6: 'icmpv6', dns: 'dns' }
+
+export function layersOf(p: AnyPacket): string[] {
+  return VIEWS.map(([v]) => v).filter((v) => p[v] !== undefined)
+}
+
+/** Reads every view of `p`, toJSON() and util.inspect(); throws what a getter threw. */
+export function touchAll(p: AnyPacket, withInspect = true): void {
+  const seen = new Set<unknown>()
+  const walk = (v: unknown, depth: number): void => {
+    if (v === null || typeof v !== 'object' || seen.has(v) || depth > 6 || ArrayBuffer.isView(v)) return
+    seen.add(v)
+    let proto: object | null = v
+    const names = new Set<string>()
+    while (proto !== null && proto !== Object.prototype && proto !== Array.prototype) {
+      for (const n of Object.getOwnPropertyNames(proto)) names.add(n)
+      proto = Object.getPrototypeOf(proto)
+    }
+    for (const n of names) {
+      if (n === 'constructor') continue
+      const value = (v as Record<string, unknown>)[n]
+      if (typeof value !== 'function') walk(value, depth + 1)
+    }
+  }
+  for (const key of ['linkType', 'ethernet', 'sll', 'vlan', 'vlans', 'arp', 'ipv4', 'ipv6', 'ip', 'tcp', 'udp', 'icmp', 'icmpv6', 'payload', 'dns', 'decodeError']) {
+    walk(p[key], 0)
+  }
+  JSON.stringify(p.toJSON())
+  if (withInspect) inspect(p, { depth: 8 })
+}
+
+/** The layer (rank) a tshark field belongs to. */
+function fieldLayer(name: string): string | undefined {
+  const parts = name.split('.')
+  return PROTOCOL_LAYER[`${parts[0]}.${parts[1]}`] ?? PROTOCOL_LAYER[parts[0]]
+}
+
+/**
+ * Reads `path` with netring and tshark and compares them field by field. `extra` adds
+ * fields (DNS) with their own netring side.
+ */
+export async function compareFile(path: string, extra: Field[] = []): Promise<Comparison> {
+  const fields = [...FIELDS, ...extra]
+  const rows = tshark(
+    path,
+    fields.map((x) => x.name),
+  )
+  const names = new Set(rows[0]?.keys() ?? [])
+  const result: Comparison = { packets: [], compared: 0, disagreements: [], skipped: 0 }
+  let i = 0
+  for await (const packet of open(`pcapfile:${path}`)) {
+    const p = packet as AnyPacket
+    const row = rows[i++]
+    const data = Buffer.from(p.data)
+    const label = `${path.split('/').pop()}#${i}`
+    const say = (what: string): void => {
+      result.disagreements.push(`${label} ${what}\n    bytes ${data.toString('hex')}`)
+    }
+    if (row === undefined) {
+      say('tshark printed no line for this frame')
+      continue
+    }
+    const views: Record<string, unknown> = {}
+    let error: { layer: string; reason: string } | undefined
+    try {
+      touchAll(p, false)
+      error = p.decodeError
+      for (const [v] of VIEWS) if (p[v] !== undefined) views[v] = JSON.parse(JSON.stringify(p[v]))
+    } catch (e) {
+      say(`a getter threw: ${(e as Error).stack}`)
+      continue
+    }
+    const layers = layersOf(p)
+    result.packets.push({ data, linkType: p.linkType, length: p.length, timestamp: p.timestamp, layers, decodeError: error, views })
+    // The protocols of this packet, not of one inside an ICMP error (which tshark decodes too).
+    const chain = (row.get('frame.protocols') ?? '').split(':')
+    const errorAt = chain.findIndex((c, k) => (c === 'icmp' || c === 'icmpv6') && chain.slice(k + 1).some((x) => x === 'ip' || x === 'ipv6'))
+    const outer = errorAt < 0 ? chain : chain.slice(0, errorAt + 1)
+    const cut = error === undefined ? Infinity : LAYER_RANK[error.layer] ?? -1
+    for (const field of fields) {
+      if (!names.has(field.name)) continue
+      let theirs = row.get(field.name) ?? ''
+      const proto = field.name.split('.')[0]
+      const protocolName = proto === 'frame' ? 'frame' : proto
+      if (protocolName !== 'frame' && !outer.includes(protocolName)) {
+        if (theirs !== '') result.skipped++
+        continue
+      }
+      // An ICMP error repeats ip.*/udp.* for the packet inside; the first occurrence is this packet's.
+      if (errorAt >= 0 && theirs.includes(',') && chain.slice(errorAt + 1).includes(protocolName)) theirs = theirs.split(',')[0]
+      let ours: string | undefined
+      try {
+        ours = render(field.netring(p))
+      } catch (e) {
+        say(`${field.name}: netring's getter threw ${(e as Error).message}`)
+        continue
+      }
+      const t = theirs === '' ? undefined : normalise(theirs)
+      // tshark shows the fields of a header cut short; netring stops at that layer.
+      const layer = fieldLayer(field.name)
+      if (ours === undefined && t !== undefined && layer !== undefined && LAYER_RANK[layer] >= cut) {
+        result.skipped++
+        continue
+      }
+      if (ours === undefined && t === undefined) continue
+      result.compared++
+      const same = field.presence ? (ours === undefined) === (t === undefined) : ours === t
+      if (!same) say(`${field.name}: tshark ${t ?? '(absent)'}, netring ${ours ?? '(absent)'}`)
+    }
+    // The IPv6 extension chain as a whole: netring's final protocol is where tshark's chain ends.
+    if (p.ipv6 !== undefined && outer.includes('ipv6') && cut > LAYER_RANK['ipv6-extension']) {
+      result.compared++
+      const end = finalNextHeader(row)
+      if (end !== p.ipv6.protocol) say(`ipv6 final next header: tshark ${end}, netring ${p.ipv6.protocol}`)
+    }
+    // Tags: netring's 802.1Q (and 0x9100) tags are tshark's vlan, its 802.1ad tags ieee8021ad.
+    for (const [protocol, ours] of [
+      ['vlan', q(p).length > 0],
+      ['ieee8021ad', ad(p).length > 0],
+    ] as const) {
+      const theirs = outer.includes(protocol)
+      if (ours === theirs) {
+        if (ours) result.compared++
+      } else if (ours || cut > LAYER_RANK.vlan) {
+        say(`vlan tags: tshark ${theirs ? 'has' : 'has not'} ${protocol} (${chain.join(':')}), netring ${ours ? 'has' : 'has not'}`)
+      }
+    }
+    // Every layer netring reports is one tshark reports, and the other way round (up to a cut).
+    for (const [view, protocol] of VIEWS) {
+      const ours = p[view] !== undefined
+      const theirs = outer.includes(protocol)
+      const rank = LAYER_RANK[VIEW_LAYER[view]]
+      if (ours === theirs) {
+        if (ours) result.compared++
+        continue
+      }
+      if (!ours && rank >= cut) continue
+      say(`layer ${view}: tshark ${theirs ? 'has' : 'has not'} ${protocol} (${chain.join(':')}), netring ${ours ? 'has' : 'has not'}${error ? ` (decodeError ${error.layer} ${error.reason})` : ''}`)
+    }
+  }
+  if (i !== rows.length) result.disagreements.push(`${path}: netring read ${i} packets, tshark ${rows.length}`)
+  return result
+}
