@@ -16,7 +16,7 @@
  * Disagreements found so far are in /work/notes/oracle-findings.md.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
@@ -185,6 +185,24 @@ class Lab {
     return Object.assign(child, { output })
   }
 
+  /**
+   * Stops tcpdump writing `path` once its file has stopped growing for 300 ms (up to 5 s):
+   * on SIGINT it leaves what is still in its ring unwritten.
+   */
+  async stopDump(child: ChildProcess, path: string): Promise<void> {
+    let size = -1
+    let since = Date.now()
+    for (const until = Date.now() + 5000; Date.now() < until; ) {
+      const now = existsSync(path) ? statSync(path).size : 0
+      if (now !== size) {
+        size = now
+        since = Date.now()
+      } else if (Date.now() - since >= 300) break
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    await this.stop(child)
+  }
+
   /** Stops a child (SIGINT: tcpdump finishes its file) and waits for it to exit. */
   async stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGINT'): Promise<void> {
     if (child.exitCode === null && child.signalCode === null) {
@@ -219,7 +237,10 @@ async function withLab(ns: Netns, body: (lab: Lab) => Promise<void>): Promise<vo
 /** A running tcpdump writing `path`. */
 async function tcpdump(lab: Lab, side: 'a' | 'b', iface: string, path: string, extra: string[] = []) {
   // -Z root: write into the 0700 temp dir; --immediate-mode and -U: every packet reaches the file.
-  return lab.start(side, ['tcpdump', '-i', iface, '-n', '-U', '--immediate-mode', '-Z', 'root', '-w', path, ...extra], /listening on/)
+  // In immediate mode libpcap's ring has one snaplen-sized slot per frame: with the default
+  // 262144 a 2 MiB buffer holds 8 frames, so -s 4096 (more than any frame here) and -B 8 MiB.
+  const snap = extra.includes('-s') ? [] : ['-s', '4096']
+  return lab.start(side, ['tcpdump', '-i', iface, '-n', '-U', '--immediate-mode', '-B', '8192', ...snap, '-Z', 'root', '-w', path, ...extra], /listening on/)
 }
 
 /** A netring recorder into `path`; `finish` waits (up to 5 s) for `atLeast` packets, then stops it. */
@@ -317,7 +338,7 @@ live(['tcpdump', 'tshark', 'ping'], 'live Ethernet: kernel traffic captured by t
     try {
       await kernelTraffic(t, lab)
     } finally {
-      await lab.stop(dump)
+      await lab.stopDump(dump, theirs)
     }
     const n = (await readFile(theirs)).length
     await rec.finish(n)
@@ -395,7 +416,7 @@ live(['tcpdump', 'tshark', 'ping'], 'live VLAN and QinQ: tagged frames (tags put
         await lab.run('b', ['ping', '-n', '-c', '2', '-W', '3', '10.7.10.1'])
         await lab.run('b', ['ping', '-n', '-c', '2', '-W', '3', '-s', '2000', '10.7.30.1'])
       } finally {
-        await lab.stop(dump)
+        await lab.stopDump(dump, theirs)
       }
       await rec.finish((await readFile(theirs)).length)
     } else {
@@ -409,7 +430,7 @@ live(['tcpdump', 'tshark', 'ping'], 'live VLAN and QinQ: tagged frames (tags put
         await lab.run('b', ['ping', '-n', '-c', '1', '-W', '3', V4A])
         await lab.run('b', ['ping', '-n', '-c', '1', '-W', '3', '-s', '2000', V4A])
       } finally {
-        await lab.stop(dump0)
+        await lab.stopDump(dump0, plain)
       }
       const frames = (await readFile(plain)).map((p) => p.data)
       t.true(frames.length >= 4, `captured ${frames.length} plain frames`)
@@ -439,12 +460,14 @@ live(['tcpdump', 'tshark', 'ping'], 'live VLAN and QinQ: tagged frames (tags put
         } finally {
           await tx.close()
         }
-        await new Promise((resolve) => setTimeout(resolve, 200))
+        // record() counting them all means the kernel delivered them (to tcpdump too).
+        const done = await rec.finish(sends.length)
+        t.is(done.packets, sends.length, 'record() captured every tagged frame')
       } finally {
-        await lab.stop(dump)
+        await lab.stopDump(dump, theirs)
       }
-      await rec.finish(sends.length)
-      t.is((await readFile(theirs)).length, sends.length, 'tcpdump captured every tagged frame')
+      const got = await readFile(theirs)
+      t.is(got.length, sends.length, `tcpdump captured every tagged frame: ${got.map((p) => p.data.subarray(12, 20).toString('hex')).join(' ')} of ${sends.map((p) => p.subarray(12, 20).toString('hex')).join(' ')}`)
     }
     await sameFrames(t, theirs, ours, 0n)
     const c = await oracle(t, 'tcpdump file', theirs, 8)
@@ -472,8 +495,8 @@ live(['tcpdump', 'tshark', 'ping'], 'live SLL2 and SLL: tcpdump -i any (veth and
       await lab.run('a', ['ping', '-n', '-c', '1', '-W', '3', '127.0.0.1'])
       await lab.run('a', ['ping', '-6', '-n', '-c', '1', '-W', '3', '::1'])
     } finally {
-      await lab.stop(dump2)
-      await lab.stop(dump1)
+      await lab.stopDump(dump2, v2)
+      await lab.stopDump(dump1, v1)
     }
     const c2 = await oracle(t, 'SLL2 file', v2, 20)
     const c1 = await oracle(t, 'SLL file', v1, 20)
@@ -510,8 +533,8 @@ live(['tcpdump', 'tshark', 'ping'], 'live snaplen 60: cut packets keep the layer
     try {
       await kernelTraffic(t, lab)
     } finally {
-      await lab.stop(dumpCut)
-      await lab.stop(dumpFull)
+      await lab.stopDump(dumpCut, cut)
+      await lab.stopDump(dumpFull, full)
     }
     await rec.finish((await readFile(cut)).length)
     const whole = await compareFile(full, DNS_FIELDS)
