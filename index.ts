@@ -15,8 +15,23 @@
 export type { BpfInstruction, CaptureStats, FanoutOptions, RecordOptions, RecordProgress, SenderStats } from './src/native'
 export { Capture, open, openRing } from './src/capture'
 export { compileFilter } from './src/filter'
+export * from './src/dns'
 export type { CaptureOptions, FanoutMode, Filter, TxOptions } from './src/options'
-export { Batch, Packet, type Direction, type Vlan } from './src/packet'
+export {
+  Arp,
+  Ethernet,
+  Icmp,
+  Ipv4,
+  Ipv6,
+  Ipv6Extension,
+  LinkType,
+  Sll,
+  Tcp,
+  Udp,
+  type DecodeError,
+  type Ipv6Fragment,
+} from './src/layers'
+export { Batch, decode, Packet, type Direction, type Vlan } from './src/packet'
 export { record, type Recorder } from './src/record'
 export { openTx, Sender, type FrameOrBatch } from './src/sender'
 export { SCHEMES, type Scheme } from './src/uri'

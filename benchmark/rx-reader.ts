@@ -1,14 +1,16 @@
 /**
  * One RX reader for study.ts, run inside the benchmark's namespace and pinned to one
  * CPU. It reads nr0 one packet at a time (`for await`: ring-packet, int) or one
- * batch at a time (ring-batch), and prints one JSON line when it ends.
+ * batch at a time (ring-batch), and prints one JSON line when it ends. ring-decode is
+ * ring-packet reading each packet's IPv4 addresses, protocol and ports too (the decode
+ * test's frames are IPv4/UDP); ring-decode-text reads the addresses as strings.
  *
  *   run    counts until SIGTERM: packets, bytes, the capture's kernel statistics, its own
  *          CPU time, and the event loop's delay (monitorEventLoopDelay, 1 ms resolution)
  *          when `eventLoop` is set.
  *   drain  lets the ring fill until SIGUSR1, then empties it: packets, seconds, CPU time.
  *
- *   node --import tsx benchmark/rx-reader.ts int|ring-packet|ring-batch [JSON options] [run|drain]
+ *   node --import tsx benchmark/rx-reader.ts int|ring-packet|ring-decode|ring-decode-text|ring-batch [JSON options] [run|drain]
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 
@@ -16,8 +18,9 @@ import { open, type CaptureOptions } from 'netring'
 
 type Options = CaptureOptions & { eventLoop?: boolean }
 const [mode, json = '{}', task = 'run'] = process.argv.slice(2)
-if (!['int', 'ring-packet', 'ring-batch'].includes(mode) || !['run', 'drain'].includes(task)) {
-  console.error('usage: rx-reader.ts int|ring-packet|ring-batch [JSON capture options] [run|drain]')
+const MODES = ['int', 'ring-packet', 'ring-decode', 'ring-decode-text', 'ring-batch']
+if (!MODES.includes(mode) || !['run', 'drain'].includes(task)) {
+  console.error(`usage: rx-reader.ts ${MODES.join('|')} [JSON capture options] [run|drain]`)
   process.exit(2)
 }
 const { eventLoop = false, ...options } = JSON.parse(json) as Options
@@ -25,6 +28,8 @@ const { eventLoop = false, ...options } = JSON.parse(json) as Options
 const capture = open(`${mode === 'int' ? 'int' : 'ring'}:nr0`, options)
 let packets = 0
 let bytes = 0
+/** What the decoding readers read, summed so that no read can be left out. */
+let fields = 0
 
 /** Reads until `packets` reaches `target` (or the capture closes). */
 async function read(target = Infinity): Promise<void> {
@@ -32,6 +37,24 @@ async function read(target = Infinity): Promise<void> {
     for await (const batch of capture.batches()) {
       packets += batch.length
       for (const p of batch) bytes += p.length
+      if (packets >= target) break
+    }
+  } else if (mode === 'ring-decode') {
+    for await (const p of capture) {
+      packets++
+      bytes += p.length
+      const ip = p.ipv4
+      const udp = p.udp
+      if (ip !== undefined && udp !== undefined) fields += ip.srcNumber ^ ip.dstNumber ^ ip.protocol ^ udp.srcPort ^ udp.dstPort
+      if (packets >= target) break
+    }
+  } else if (mode === 'ring-decode-text') {
+    for await (const p of capture) {
+      packets++
+      bytes += p.length
+      const ip = p.ipv4
+      const udp = p.udp
+      if (ip !== undefined && udp !== undefined) fields += ip.src.length + ip.dst.length + ip.protocol + udp.srcPort + udp.dstPort
       if (packets >= target) break
     }
   } else {
@@ -61,7 +84,7 @@ async function run(): Promise<void> {
   const { received, dropped } = capture.stats()
   const ms = (ns: number): number => ns / 1e6
   const loop = delay && { p50Ms: ms(delay.percentile(50)), p99Ms: ms(delay.percentile(99)), maxMs: ms(delay.max) }
-  console.log(JSON.stringify({ packets, bytes, received, dropped, cpuUs: cpu, eventLoop: loop }))
+  console.log(JSON.stringify({ packets, bytes, received, dropped, cpuUs: cpu, eventLoop: loop, fields }))
 }
 
 async function drain(): Promise<void> {

@@ -12,6 +12,8 @@
  *   drain:  a large ring filled while the reader waits, then emptied: packets per second
  *           per packet, in batches and natively.
  *   loop:   event-loop delay (monitorEventLoopDelay) of a reader at full rate.
+ *   decode: IPv4/UDP frames; readers that read addresses, protocol and ports of every
+ *           packet (netring's views, node_pcap's decode.packet) against ones that do not.
  *
  * The generator runs on CPU 0 (trafgen pins itself there); the reader on CPU 1. Per run:
  * frames sent (nr1 tx_packets, from the kernel), received (the reader's count), kernel
@@ -20,7 +22,7 @@
  * (like the seed's `sar -u`). Runs are repeated and interleaved; tables give medians,
  * charts medians with min–max bars. Raw runs go to results/study.json and study.csv.
  *
- *   node --import tsx benchmark/study.ts [--quick] [--rounds N] [--seconds S] [--test 1,2,drain,loop]
+ *   node --import tsx benchmark/study.ts [--quick] [--rounds N] [--seconds S] [--test 1,2,drain,loop,decode]
  */
 import { type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
@@ -32,7 +34,7 @@ import { A, B, counter, machine, makeNetns, median, pinnedIn, processCpuUs, slee
 import { writeReport } from './lib/report'
 import { lineChart, type Series } from './lib/svg'
 
-const TESTS = ['1', '2', 'drain', 'loop']
+const TESTS = ['1', '2', 'drain', 'loop', 'decode']
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -106,6 +108,7 @@ const tcpdump: Reader = {
 }
 
 const nodePcap: Reader = { name: 'node_pcap', cmd: [process.execPath, NODE_PCAP, A], parse: jsonReport('node_pcap') }
+const nodePcapDecode: Reader = { name: 'node_pcap decode.packet', cmd: [process.execPath, NODE_PCAP, A, 'decode'], parse: jsonReport('node_pcap decode.packet') }
 
 /** `netring stats URI ...args`: counting on a native thread, as a user would run it. */
 function netringStatsOf(uri: string, args: string[] = []): Reader {
@@ -149,11 +152,15 @@ interface Generator {
   cmd: string[]
 }
 
-/** trafgen with frames of `sizes` (one template each; with several, sent at random). */
-function trafgen(name: string, sizes: number[], extra: string[] = []): Generator {
+/** trafgen with frames of `sizes` (one template each; with several, sent at random):
+ * EtherType 0x88b5 (local experimental) frames, or with `udp` IPv4/UDP datagrams from
+ * 10.0.0.1:1234 to 10.0.0.2:5678 with their lengths and checksums (trafgen computes them). */
+function trafgen(name: string, sizes: number[], extra: string[] = [], udp = false): Generator {
   const file = join(tmpdir(), `netring-study-${process.pid}-${name}.cfg`)
   const frame = (size: number): string =>
-    `{ 0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02, 0x88, 0xb5, fill(0x00, ${size - FCS - 14}) }`
+    udp
+      ? `{ eth(da=02:00:00:00:00:01, sa=02:00:00:00:00:02), ipv4(saddr=10.0.0.1, daddr=10.0.0.2, ttl=64), udp(sp=1234, dp=5678), fill(0x00, ${size - FCS - 14 - 20 - 8}) }`
+      : `{ 0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02, 0x88, 0xb5, fill(0x00, ${size - FCS - 14}) }`
   writeFileSync(file, sizes.map(frame).join('\n') + '\n')
   return { name: 'trafgen', cmd: ['trafgen', '--dev', B, '--conf', file, '--cpus', '1', ...(sizes.length > 1 ? ['--rand'] : []), ...extra] }
 }
@@ -410,6 +417,33 @@ async function eventLoop(ns: string, sections: string[], raw: Record<string, Row
   )
 }
 
+async function decodeTest(ns: string, sections: string[], raw: Record<string, Row[]>): Promise<void> {
+  const sizes = quick ? [64, 1518] : [64, 512, 1518]
+  const plain = node('netring for await', 'ring-packet')
+  const numbers = node('netring for await + ipv4/udp fields (numbers)', 'ring-decode')
+  const text = node('netring for await + ipv4/udp fields (address strings)', 'ring-decode-text')
+  const readers = [plain, numbers, text, nodePcap, nodePcapDecode]
+  const rows = await matrix(ns, 'decode', sizes.flatMap((x) => readers.map((reader) => ({ x, reader, generator: trafgen(`udp-${x}`, [x], [], true) }))))
+  raw.decode = rows
+  // Median CPU per packet of one reader at one size.
+  const cpu = (x: number, name: string): number => m(rows.find((r) => r.x === x && r.reader === name)!, (r) => r.cpuPerPacketNs)
+  sections.push(
+    '### Decode: reading IPv4 addresses, protocol and ports of every packet',
+    '',
+    "trafgen sends IPv4/UDP frames. netring's readers use `for await` and the packet views (`p.ipv4.srcNumber`, `.dstNumber`, `.protocol`, `p.udp.srcPort`, `.dstPort`; or `.src`/`.dst` as strings); node_pcap's calls `pcap.decode.packet(raw)` and reads `saddr`, `daddr` (as strings), `protocol`, `sport`, `dport`. Without decoding: `for await` counting, and node_pcap's bare callback.",
+    '',
+    summary(rows, 'frame', false),
+    '',
+    '| frame | decoding adds to `for await` (numbers) | (strings) | netring (strings) × node_pcap decode.packet |',
+    '| --- | ---: | ---: | ---: |',
+    ...sizes.map(
+      (x) =>
+        `| ${x} | ${(cpu(x, numbers.name) - cpu(x, plain.name)).toFixed(0)} ns | ${(cpu(x, text.name) - cpu(x, plain.name)).toFixed(0)} ns | ${(cpu(x, text.name) / cpu(x, nodePcapDecode.name)).toFixed(2)} |`,
+    ),
+    '',
+  )
+}
+
 interface Drain {
   packets: number
   sent: number
@@ -513,6 +547,7 @@ async function main(): Promise<void> {
     if (tests.includes('2')) await test2(ns.name, results, sections, raw)
     if (tests.includes('drain')) await drain(ns.name, sections, rawDrain)
     if (tests.includes('loop')) await eventLoop(ns.name, sections, raw)
+    if (tests.includes('decode')) await decodeTest(ns.name, sections, raw)
   } finally {
     ns.remove()
   }

@@ -3,8 +3,63 @@
  * `NativeBatch` (the packets' bytes and their records), and `Lease` is the hold a
  * `zeroCopy` capture's packets have on their ring slots.
  */
+import { inspect } from 'node:util'
+
 import { releasedError } from './errors'
-import { CAPLEN, FLAG_VLAN, FLAGS, IFINDEX, LEN, NSEC, OFFSET, PKTTYPE, RECORD, SEC, VLAN, type NativeBatch } from './native'
+import {
+  Arp,
+  ERROR_LAYERS,
+  Ethernet,
+  F_ARP,
+  F_ETHERNET,
+  F_ICMP,
+  F_ICMP_ECHO,
+  F_ICMPV6,
+  F_IPV4,
+  F_IPV6,
+  F_MALFORMED,
+  F_SLL,
+  F_SLL2,
+  F_TCP,
+  F_TRUNCATED,
+  F_UDP,
+  F_VLAN,
+  Icmp,
+  Ipv4,
+  Ipv6,
+  LinkType,
+  Sll,
+  Tcp,
+  Udp,
+  type DecodeError,
+} from './layers'
+import {
+  CAPLEN,
+  dissect,
+  ERROR_LAYER,
+  ETHERTYPE,
+  FLAG_VLAN,
+  FLAGS,
+  FRAGMENT,
+  FRAGMENT_ID,
+  IFINDEX,
+  IPV6_EXT,
+  LAYERS,
+  LEN,
+  LINK_TYPE,
+  NETWORK,
+  NSEC,
+  OFFSET,
+  PAYLOAD,
+  PAYLOAD_LEN,
+  PKTTYPE,
+  PROTOCOL,
+  RECORD,
+  SEC,
+  TRANSPORT,
+  VLAN,
+  type NativeBatch,
+} from './native'
 
 /** How the packet relates to this host, from the kernel's `sll_pkttype`. */
 export type Direction = 'incoming' | 'broadcast' | 'multicast' | 'otherhost' | 'outgoing' | 'loopback'
@@ -89,12 +144,150 @@ export class Packet {
     return DIRECTIONS[this.#meta[this.#at + PKTTYPE]] ?? 'incoming'
   }
 
-  /** The VLAN tag the ring reported, or `undefined`. */
+  /** The outer VLAN tag: the first in the data, or the one the ring reported where it
+   * could not go back into the bytes (a `zeroCopy` slot without room); `undefined` if none. */
   get vlan(): Vlan | undefined {
-    if ((this.#meta[this.#at + FLAGS] & FLAG_VLAN) === 0) return undefined
-    const word = this.#meta[this.#at + VLAN]
+    const m = this.#meta
+    const r = this.#at
+    if ((m[r + LAYERS] & F_VLAN) !== 0) return this.vlans[0]
+    if ((m[r + FLAGS] & FLAG_VLAN) === 0) return undefined
+    const word = m[r + VLAN]
     const tci = word & 0xffff
     return { tci, tpid: word >>> 16, id: tci & 0xfff }
+  }
+
+  /** Every VLAN tag in the data, outer first (`[]` when none). */
+  get vlans(): Vlan[] {
+    const m = this.#meta
+    const r = this.#at
+    if ((m[r + LAYERS] & F_VLAN) === 0) return []
+    const b = this.#bytes()
+    const start = m[r + OFFSET]
+    // Tags sit between the link header and the network header: each is a TPID (the type
+    // field before it) and a TCI.
+    const linkEnd = start + linkHeaderLength(m[r + LINK_TYPE])
+    const end = start + m[r + NETWORK]
+    const tags: Vlan[] = []
+    let tpidAt = m[r + LINK_TYPE] === LinkType.LINUX_SLL2 ? start : linkEnd - 2
+    for (let at = linkEnd; at + 4 <= end; at += 4) {
+      const tci = (b[at] << 8) | b[at + 1]
+      tags.push({ tci, tpid: (b[tpidAt] << 8) | b[tpidAt + 1], id: tci & 0xfff })
+      tpidAt = at + 2
+    }
+    return tags
+  }
+
+  /** The libpcap LINKTYPE_* of `data` (`LinkType`): 1 for Ethernet. */
+  get linkType(): number {
+    return this.#meta[this.#at + LINK_TYPE]
+  }
+
+  /** The bytes to read headers from; throws once a `zeroCopy` packet's batch is released. */
+  #bytes(): Buffer {
+    if (this.#lease?.released) throw releasedError()
+    return this.#buffer
+  }
+
+  /** Whether the dissector found `flag`'s layer. */
+  #has(flag: number): boolean {
+    return (this.#meta[this.#at + LAYERS] & flag) !== 0
+  }
+
+  /** Offset in the buffer of the header at record word `word`. */
+  #offset(word: number): number {
+    return this.#meta[this.#at + OFFSET] + this.#meta[this.#at + word]
+  }
+
+  /** The Ethernet header. */
+  get ethernet(): Ethernet | undefined {
+    if (!this.#has(F_ETHERNET)) return undefined
+    return new Ethernet(this.#bytes(), this.#meta[this.#at + OFFSET], this.#meta[this.#at + ETHERTYPE])
+  }
+
+  /** The Linux cooked capture header (LINKTYPE_LINUX_SLL or _SLL2). */
+  get sll(): Sll | undefined {
+    if (!this.#has(F_SLL | F_SLL2)) return undefined
+    return new Sll(this.#bytes(), this.#meta[this.#at + OFFSET], this.#has(F_SLL) ? 1 : 2)
+  }
+
+  get arp(): Arp | undefined {
+    return this.#has(F_ARP) ? new Arp(this.#bytes(), this.#offset(NETWORK)) : undefined
+  }
+
+  get ipv4(): Ipv4 | undefined {
+    return this.#has(F_IPV4) ? new Ipv4(this.#bytes(), this.#offset(NETWORK)) : undefined
+  }
+
+  get ipv6(): Ipv6 | undefined {
+    if (!this.#has(F_IPV6)) return undefined
+    const m = this.#meta
+    const r = this.#at
+    return new Ipv6(this.#bytes(), this.#offset(NETWORK), m[r + PROTOCOL], m[r + IPV6_EXT], m[r + FRAGMENT], m[r + FRAGMENT_ID])
+  }
+
+  /** The IPv4 or IPv6 header, whichever the packet has. */
+  get ip(): Ipv4 | Ipv6 | undefined {
+    return this.ipv4 ?? this.ipv6
+  }
+
+  get tcp(): Tcp | undefined {
+    return this.#has(F_TCP) ? new Tcp(this.#bytes(), this.#offset(TRANSPORT)) : undefined
+  }
+
+  get udp(): Udp | undefined {
+    return this.#has(F_UDP) ? new Udp(this.#bytes(), this.#offset(TRANSPORT)) : undefined
+  }
+
+  get icmp(): Icmp | undefined {
+    return this.#has(F_ICMP) ? new Icmp(this.#bytes(), this.#offset(TRANSPORT), this.#has(F_ICMP_ECHO)) : undefined
+  }
+
+  get icmpv6(): Icmp | undefined {
+    return this.#has(F_ICMPV6) ? new Icmp(this.#bytes(), this.#offset(TRANSPORT), this.#has(F_ICMP_ECHO)) : undefined
+  }
+
+  /** The bytes after the last header decoded (TCP or UDP data, a later fragment's data,
+   * an unknown protocol's bytes), up to where the IP or UDP length ends them: Ethernet
+   * padding is not part of it. After a `decodeError`, the bytes from that layer on. */
+  get payload(): Buffer {
+    const start = this.#offset(PAYLOAD)
+    return this.#bytes().subarray(start, start + this.#meta[this.#at + PAYLOAD_LEN])
+  }
+
+  /** Where decoding stopped early, or `undefined` when every header was whole. */
+  get decodeError(): DecodeError | undefined {
+    const layer = ERROR_LAYERS[this.#meta[this.#at + ERROR_LAYER] - 1]
+    if (layer === undefined) return undefined
+    const flags = this.#meta[this.#at + LAYERS]
+    return { layer, reason: (flags & F_MALFORMED) !== 0 && (flags & F_TRUNCATED) === 0 ? 'malformed' : 'truncated' }
+  }
+
+  /** The packet's numbers and decoded headers as plain data (`timestamp` as a string of
+   * nanoseconds, since JSON has no BigInt); `JSON.stringify(packet)` uses it. A released
+   * `zeroCopy` packet gives its numbers only. */
+  toJSON(): object {
+    if (this.#lease?.released) {
+      const { length, capturedLength, ifindex, direction, linkType } = this
+      return { timestamp: this.timestamp.toString(), length, capturedLength, ifindex, direction, linkType }
+    }
+    const json: Record<string, unknown> = {
+      timestamp: this.timestamp.toString(),
+      length: this.length,
+      capturedLength: this.capturedLength,
+      ifindex: this.ifindex,
+      direction: this.direction,
+      linkType: this.linkType,
+    }
+    const link = { ethernet: this.ethernet, sll: this.sll }
+    for (const [name, layer] of Object.entries(link)) if (layer !== undefined) json[name] = layer.toJSON()
+    const vlans = this.vlans
+    if (vlans.length > 0) json.vlans = vlans
+    const layers = { arp: this.arp, ipv4: this.ipv4, ipv6: this.ipv6, tcp: this.tcp, udp: this.udp, icmp: this.icmp, icmpv6: this.icmpv6 }
+    for (const [name, layer] of Object.entries(layers)) if (layer !== undefined) json[name] = layer.toJSON()
+    json.payloadLength = this.#meta[this.#at + PAYLOAD_LEN]
+    const error = this.decodeError
+    if (error !== undefined) json.decodeError = error
+    return json
   }
 
   /** A packet holding a copy of just its own bytes and numbers (valid for as long as
@@ -106,11 +299,42 @@ export class Packet {
   }
 
   /** @internal */
-  [Symbol.for('nodejs.util.inspect.custom')](): object {
-    const { length, capturedLength, timestamp, ifindex, direction, vlan } = this
-    const data = this.#lease?.released ? '<released>' : this.data
-    return { length, capturedLength, timestamp, ifindex, direction, vlan, data }
+  [inspect.custom](): object {
+    return { ...this.toJSON(), data: this.#lease?.released ? '<released>' : this.data }
   }
+}
+
+/** Bytes of the link-layer header of `linkType` before any VLAN tag or network header. */
+function linkHeaderLength(linkType: number): number {
+  switch (linkType) {
+    case LinkType.ETHERNET:
+      return 14
+    case LinkType.LINUX_SLL:
+      return 16
+    case LinkType.LINUX_SLL2:
+      return 20
+    default:
+      return 0
+  }
+}
+
+/**
+ * Decodes bytes from anywhere (a file, a socket, a test) as a packet of `linkType`
+ * (`LinkType`, default Ethernet): the same `Packet` a capture gives, with its length and
+ * captured length the bytes' length, timestamp 0 and ifindex 0. The packet keeps `bytes`
+ * (no copy): change them and its fields change.
+ */
+export function decode(bytes: Uint8Array, linkType: number = LinkType.ETHERNET): Packet {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError(`decode: bytes must be a Buffer or Uint8Array, got ${typeof bytes}`)
+  if (!Number.isInteger(linkType) || linkType < 0 || linkType > 0xffffffff) {
+    throw new RangeError(`decode: linkType must be an integer from 0 to 4294967295 (a LINKTYPE_* number), got ${String(linkType)}`)
+  }
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const meta = new Uint32Array(RECORD)
+  meta[CAPLEN] = buffer.length
+  meta[LEN] = buffer.length
+  meta.set(dissect(buffer, linkType), LAYERS)
+  return new Packet(buffer, meta, 0)
 }
 
 /** The packets of one ring block (V3), one run of ready frames (V2), or one drain of

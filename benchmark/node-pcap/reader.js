@@ -4,18 +4,20 @@
  * SIGTERM, then prints one JSON line with its count, the capture's kernel statistics and its
  * own CPU time. node_pcap (npm `pcap`, over libpcap) calls JavaScript once per packet, with
  * the packet copied into one reused buffer: that per-packet callback is what it measures, so
- * nothing is decoded, only the wire length is read from the pcap header.
+ * nothing is decoded, only the wire length is read from the pcap header. With `decode`, each
+ * packet goes through node_pcap's `decode.packet` and its IPv4 addresses, protocol and ports
+ * are read, as its README shows (`packet.payload.payload.saddr`).
  *
- *   node benchmark/node-pcap/reader.js <iface>
+ *   node benchmark/node-pcap/reader.js <iface> [decode]
  *
  * Installed by benchmark/setup.sh (npm ci here); never a dependency of netring.
  */
 'use strict'
 const pcap = require('pcap')
 
-const iface = process.argv[2]
-if (iface === undefined || process.argv.length > 3) {
-  console.error('usage: node benchmark/node-pcap/reader.js <iface>')
+const [iface, mode] = process.argv.slice(2)
+if (iface === undefined || (mode !== undefined && mode !== 'decode') || process.argv.length > 4) {
+  console.error('usage: node benchmark/node-pcap/reader.js <iface> [decode]')
   process.exit(2)
 }
 
@@ -32,10 +34,16 @@ const session = pcap.createSession(iface, {
 const cpu0 = process.cpuUsage()
 let packets = 0
 let bytes = 0
+let fields = 0
 session.on('packet', (raw) => {
   // raw.header: 16 bytes in host order, ts_sec, ts_usec, caplen, len (the wire length).
   packets++
   bytes += raw.header.readUInt32LE(12)
+  if (mode === 'decode') {
+    const ip = pcap.decode.packet(raw).payload.payload
+    const udp = ip.payload
+    fields += ip.saddr.toString().length + ip.daddr.toString().length + ip.protocol + udp.sport + udp.dport
+  }
 })
 console.error('ready') // the socket is bound: study.ts starts the generator
 
@@ -49,6 +57,6 @@ process.on('SIGTERM', () => {
   // close() only breaks libpcap's loop; node_pcap releases the handle (and its fd's poll
   // that keeps the event loop alive) on the next read, which may never come: exit instead.
   session.close()
-  const line = JSON.stringify({ packets, bytes, received: stats.ps_recv, dropped: stats.ps_drop, cpuUs: cpu.user + cpu.system })
+  const line = JSON.stringify({ packets, bytes, received: stats.ps_recv, dropped: stats.ps_drop, cpuUs: cpu.user + cpu.system, fields })
   process.stdout.write(line + '\n', () => process.exit(0))
 })

@@ -58,11 +58,14 @@ pub const META_FRAGMENT: usize = 19;
 /// Index: the IPv4 identification, or the IPv6 fragment header's.
 pub const META_FRAGMENT_ID: usize = 20;
 
-/// Writes what the dissector found in `data`, read as `link_type`, into the `META_LAYERS..`
-/// words of `record`, using `layers` as scratch.
-fn dissect_into(record: &mut [u32], data: &[u8], link_type: u32, layers: &mut Layers) {
+/// Words of a packet's record from [`META_LAYERS`] on.
+pub const DISSECTED_WORDS: usize = META_STRIDE - META_LAYERS;
+
+/// What the dissector finds in `data`, read as `link_type`: the `META_LAYERS..` words of
+/// its record. `layers` is scratch.
+pub fn dissect_words(data: &[u8], link_type: u32, layers: &mut Layers) -> [u32; DISSECTED_WORDS] {
     dissect(data, link_type, layers);
-    record[META_LAYERS..META_STRIDE].copy_from_slice(&[
+    [
         layers.flags,
         link_type,
         layers.error_layer,
@@ -75,7 +78,12 @@ fn dissect_into(record: &mut [u32], data: &[u8], link_type: u32, layers: &mut La
         layers.ipv6_ext,
         layers.ip_fragment,
         layers.ip_id,
-    ]);
+    ]
+}
+
+/// Writes what the dissector finds in `data` into the `META_LAYERS..` words of `record`.
+fn dissect_into(record: &mut [u32], data: &[u8], link_type: u32, layers: &mut Layers) {
+    record[META_LAYERS..META_STRIDE].copy_from_slice(&dissect_words(data, link_type, layers));
 }
 
 /// Dissects every packet recorded in `meta`, read as `link_type`; `bytes` holds them, its

@@ -7,6 +7,7 @@
 //! `index.ts` (over `src/`) is the public API; what is exported here is its private binding.
 
 mod capture;
+mod decode;
 mod error;
 mod filter;
 mod options;
