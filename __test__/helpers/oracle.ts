@@ -92,7 +92,7 @@ function vlanTypes(p: AnyPacket): number[] | undefined {
   const out: number[] = []
   all.forEach((t, i) => {
     if (t.tpid === 0x88a8) return
-    out.push(i + 1 < all.length ? all[i + 1].tpid : p.ethernet?.etherType)
+    out.push(i + 1 < all.length ? all[i + 1].tpid : (p.ethernet?.etherType ?? 0))
   })
   return list(out)
 }
@@ -213,14 +213,80 @@ export const FIELDS: Field[] = [
   f('icmp.type', (p) => p.icmp?.type),
   f('icmp.code', (p) => p.icmp?.code),
   f('icmp.checksum', (p) => p.icmp?.checksum),
-  f('icmp.ident', (p) => (isEcho(p.icmp?.type, false) ? p.icmp.id : undefined)),
-  f('icmp.seq', (p) => (isEcho(p.icmp?.type, false) ? p.icmp.seq : undefined)),
+  f('icmp.ident', (p) => (isEcho(p.icmp?.type, false) ? p.icmp?.id : undefined)),
+  f('icmp.seq', (p) => (isEcho(p.icmp?.type, false) ? p.icmp?.seq : undefined)),
   f('icmpv6.type', (p) => p.icmpv6?.type),
   f('icmpv6.code', (p) => p.icmpv6?.code),
   f('icmpv6.checksum', (p) => p.icmpv6?.checksum),
-  f('icmpv6.echo.identifier', (p) => (isEcho(p.icmpv6?.type, true) ? p.icmpv6.id : undefined)),
-  f('icmpv6.echo.sequence_number', (p) => (isEcho(p.icmpv6?.type, true) ? p.icmpv6.seq : undefined)),
+  f('icmpv6.echo.identifier', (p) => (isEcho(p.icmpv6?.type, true) ? p.icmpv6?.id : undefined)),
+  f('icmpv6.echo.sequence_number', (p) => (isEcho(p.icmpv6?.type, true) ? p.icmpv6?.seq : undefined)),
 ]
+
+/** Every record of the answer, authority and additional sections of `p.dns`, those `keep` keeps. */
+function records(p: AnyPacket, keep: (r: any) => boolean = () => true): any[] {
+  const m = p.dns
+  return m === undefined ? [] : [...m.answers, ...m.authorities, ...m.additionals].filter(keep)
+}
+const ofType = (p: AnyPacket, type: number, key?: string) => records(p, (r) => r.type === type).map((r) => (key === undefined ? r.data : r.data[key]))
+const dnsList = (v: unknown[]): any => (v.length === 0 ? undefined : v)
+const response = (p: AnyPacket, v: unknown): any => (p.dns?.response ? v : undefined)
+
+/**
+ * tshark's dns.* fields against `packet.dns` (src/dns.ts `DnsMessage`), as __test__/dns.spec.ts
+ * maps them: tshark shows AA, RA and RCODE of responses only, a port-53 class with its top
+ * bit, an SRV record's name as service/proto/name rather than dns.resp.name.
+ */
+export const DNS_FIELDS: Field[] = [
+  f('dns.id', (p) => p.dns?.id),
+  f('dns.flags.response', (p) => p.dns?.response),
+  f('dns.flags.opcode', (p) => p.dns?.opcode),
+  f('dns.flags.authoritative', (p) => response(p, p.dns?.authoritative)),
+  f('dns.flags.truncated', (p) => p.dns?.truncated),
+  f('dns.flags.recdesired', (p) => p.dns?.recursionDesired),
+  f('dns.flags.recavail', (p) => response(p, p.dns?.recursionAvailable)),
+  f('dns.flags.rcode', (p) => response(p, p.dns?.rcode)),
+  f('dns.count.queries', (p) => p.dns?.questions.length),
+  f('dns.count.answers', (p) => p.dns?.answers.length),
+  f('dns.count.auth_rr', (p) => p.dns?.authorities.length),
+  f('dns.count.add_rr', (p) => p.dns?.additionals.length),
+  f('dns.qry.name', (p) => dnsList(p.dns?.questions.map((q: any) => q.name) ?? [])),
+  f('dns.qry.type', (p) => dnsList(p.dns?.questions.map((q: any) => q.type) ?? [])),
+  f('dns.qry.class', (p) => dnsList(p.dns?.questions.map((q: any) => (q.unicastResponse ? q.class | 0x8000 : q.class)) ?? [])),
+  f('dns.resp.name', (p) => dnsList(records(p, (r) => r.type !== 33).map((r) => r.name))),
+  f('dns.resp.type', (p) => dnsList(records(p).map((r) => r.type))),
+  f('dns.resp.class', (p) => dnsList(records(p, (r) => r.type !== 41).map((r) => (r.cacheFlush ? r.class | 0x8000 : r.class)))),
+  f('dns.resp.ttl', (p) => dnsList(records(p, (r) => r.type !== 41).map((r) => r.ttl))),
+  f('dns.a', (p) => dnsList(ofType(p, 1))),
+  f('dns.aaaa', (p) => dnsList(ofType(p, 28))),
+  f('dns.cname', (p) => dnsList(ofType(p, 5))),
+  f('dns.mx.preference', (p) => dnsList(ofType(p, 15, 'preference'))),
+  f('dns.mx.mail_exchange', (p) => dnsList(ofType(p, 15, 'exchange'))),
+  f('dns.txt', (p) => dnsList(ofType(p, 16).flat())),
+  f('dns.srv.priority', (p) => dnsList(ofType(p, 33, 'priority'))),
+  f('dns.srv.weight', (p) => dnsList(ofType(p, 33, 'weight'))),
+  f('dns.srv.port', (p) => dnsList(ofType(p, 33, 'port'))),
+  f('dns.srv.target', (p) => dnsList(ofType(p, 33, 'target'))),
+]
+
+/**
+ * A plain copy of a view: every getter read (own and inherited), nested views likewise,
+ * bytes as hex; so checks see every field, not only those toJSON() shows.
+ */
+export function snapshot(v: unknown, depth = 0): unknown {
+  if (v === null || typeof v !== 'object') return v
+  if (ArrayBuffer.isView(v)) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')
+  if (Array.isArray(v)) return v.map((x) => snapshot(x, depth + 1))
+  if (depth > 6) return '[deep]'
+  const out: Record<string, unknown> = {}
+  for (let proto: object | null = v; proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    for (const n of Object.getOwnPropertyNames(proto)) {
+      if (n === 'constructor' || n in out) continue
+      const value = (v as Record<string, unknown>)[n]
+      if (typeof value !== 'function') out[n] = snapshot(value, depth + 1)
+    }
+  }
+  return out
+}
 
 /** Extra tshark fields read for the checks that are not one field each. */
 const EXTRA = ['frame.number', 'frame.protocols', 'ipv6.nxt', 'ipv6.hopopts.nxt', 'ipv6.routing.nxt', 'ipv6.fraghdr.nxt', 'ipv6.dstopts.nxt', 'ah.next_header']
@@ -367,7 +433,7 @@ function fieldLayer(name: string): string | undefined {
  * Reads `path` with netring and tshark and compares them field by field. `extra` adds
  * fields (DNS) with their own netring side.
  */
-export async function compareFile(path: string, extra: Field[] = []): Promise<Comparison> {
+export async function compareFile(path: string, extra: Field[] = DNS_FIELDS): Promise<Comparison> {
   const fields = [...FIELDS, ...extra]
   const rows = tshark(
     path,
@@ -393,7 +459,7 @@ export async function compareFile(path: string, extra: Field[] = []): Promise<Co
     try {
       touchAll(p, false)
       error = p.decodeError
-      for (const [v] of VIEWS) if (p[v] !== undefined) views[v] = JSON.parse(JSON.stringify(p[v]))
+      for (const [v] of VIEWS) if (p[v] !== undefined) views[v] = snapshot(p[v])
     } catch (e) {
       say(`a getter threw: ${(e as Error).stack}`)
       continue
