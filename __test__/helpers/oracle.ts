@@ -371,6 +371,8 @@ export interface Comparison {
   packets: Kept[]
   /** Fields compared where at least one side had a value. */
   compared: number
+  /** How often each tshark field was compared. */
+  perField: Map<string, number>
   /** Disagreements, one line each, with the frame's bytes. */
   disagreements: string[]
   /** tshark fields of an inner packet (inside ICMP errors) or of a layer netring stopped at; not compared. */
@@ -440,7 +442,7 @@ export async function compareFile(path: string, extra: Field[] = DNS_FIELDS): Pr
     fields.map((x) => x.name),
   )
   const names = new Set(rows[0]?.keys() ?? [])
-  const result: Comparison = { packets: [], compared: 0, disagreements: [], skipped: 0 }
+  const result: Comparison = { packets: [], compared: 0, perField: new Map(), disagreements: [], skipped: 0 }
   let i = 0
   for await (const packet of open(`pcapfile:${path}`)) {
     const p = packet as AnyPacket
@@ -498,6 +500,7 @@ export async function compareFile(path: string, extra: Field[] = DNS_FIELDS): Pr
       }
       if (ours === undefined && t === undefined) continue
       result.compared++
+      result.perField.set(field.name, (result.perField.get(field.name) ?? 0) + 1)
       const same = field.presence ? (ours === undefined) === (t === undefined) : ours === t
       if (!same) say(`${field.name}: tshark ${t ?? '(absent)'}, netring ${ours ?? '(absent)'}`)
     }
