@@ -56,14 +56,21 @@ type AnyPacket = Packet & Record<string, any>
 const hex = (b: Uint8Array | undefined): string | undefined => (b === undefined || b.length === 0 ? undefined : Buffer.from(b).toString('hex'))
 const bit = (v: number | undefined, b: number): number | undefined => (v === undefined ? undefined : (v >> b) & 1)
 
-/** Option types (IPv4, RFC 791) or kinds (TCP, RFC 9293) as listed: EOL ends, NOP is one byte, others type-length-value. */
-export function optionTypes(options: Uint8Array | undefined): number[] | undefined {
+/**
+ * Option types (IPv4, RFC 791) or kinds (TCP, RFC 9293) as tshark lists them: NOP is one
+ * byte, others type-length-value, EOL ends the list; tshark 4.0 lists each TCP byte after an
+ * EOL as one more EOL (`tcp`), and IPv4's EOL once.
+ */
+export function optionTypes(options: Uint8Array | undefined, tcp = false): number[] | undefined {
   if (options === undefined || options.length === 0) return undefined
   const types: number[] = []
   for (let i = 0; i < options.length; ) {
     const type = options[i]
     types.push(type)
-    if (type === 0) break
+    if (type === 0) {
+      if (tcp) for (let j = i + 1; j < options.length; j++) types.push(0)
+      break
+    }
     if (type === 1) {
       i++
       continue
@@ -92,7 +99,9 @@ function vlanTypes(p: AnyPacket): number[] | undefined {
   const out: number[] = []
   all.forEach((t, i) => {
     if (t.tpid === 0x88a8) return
-    out.push(i + 1 < all.length ? all[i + 1].tpid : (p.ethernet?.etherType ?? 0))
+    // After the last tag, an 802.3 length (etherType 0) is tshark's vlan.len, not vlan.etype.
+    if (i + 1 < all.length) out.push(all[i + 1].tpid)
+    else if (p.ethernet?.etherType) out.push(p.ethernet.etherType)
   })
   return list(out)
 }
@@ -201,7 +210,7 @@ export const FIELDS: Field[] = [
   f('tcp.checksum', (p) => p.tcp?.checksum),
   f('tcp.urgent_pointer', (p) => p.tcp?.urgentPointer),
   f('tcp.options', (p) => hex(p.tcp?.options)),
-  f('tcp.option_kind', (p) => optionTypes(p.tcp?.options)),
+  f('tcp.option_kind', (p) => optionTypes(p.tcp?.options, true)),
   // tshark leaves tcp.len out of a fragment it does not reassemble.
   f('tcp.len', (p) => (p.tcp === undefined || p.ipv4?.moreFragments || p.ipv6?.fragment !== undefined ? undefined : p.payload?.length ?? 0)),
   f('tcp.payload', (p) => (p.tcp === undefined ? undefined : hex(p.payload))),
