@@ -26,7 +26,7 @@ import * as netring from 'netring'
 import { open, openTx, record } from 'netring'
 import * as F from './helpers/frames'
 import { A, B, privileged, type Netns } from './helpers/netns'
-import { compareFile, DNS_FIELDS, FIELDS, layersOf, snapshot, touchAll, VIEW_LAYER, type Comparison, type Field, type Kept } from './helpers/oracle'
+import { compareFile, DNS_FIELDS, FIELDS, layersOf, packetSnapshot, snapshot, touchAll, VIEW_LAYER, type Comparison, type Field, type Kept } from './helpers/oracle'
 
 // decode() and LinkType per /work/notes/views-api.md; read off the module so this file loads
 // (and reports) even against a build that lacks them.
@@ -288,6 +288,64 @@ async function sameFrames(t: ExecutionContext, tcpdumpFile: string, netringFile:
   )
 }
 
+/**
+ * Live captures beside the files: each packet's views (read during the iteration, so for
+ * zeroCopy before its slot goes back) as `packetSnapshot`, keyed by the packet's bytes.
+ */
+function liveViews(lab: Lab, uri: string, options: Record<string, unknown> = {}) {
+  const capture = open(uri, { netns: lab.ns.name, ...options })
+  const seen: { data: string; views: Record<string, unknown> }[] = []
+  const reading = (async () => {
+    for await (const p of capture) seen.push({ data: Buffer.from(p.data).toString('hex'), views: packetSnapshot(p as any) })
+  })()
+  return {
+    uri: `${uri} ${JSON.stringify(options)}`,
+    /** Waits (up to 5 s) for `atLeast` packets, closes, and returns what was seen. */
+    async stop(atLeast: number) {
+      for (const until = Date.now() + 5000; seen.length < atLeast && Date.now() < until; ) await new Promise((resolve) => setTimeout(resolve, 20))
+      capture.close()
+      await reading
+      return seen
+    },
+  }
+}
+
+type Live = ReturnType<typeof liveViews>
+
+/** The captures `liveViews` runs: the V3 ring (copied and zeroCopy), a V2 ring, and recv() (`int:`). */
+function liveCaptures(lab: Lab, iface: string, options: Record<string, unknown> = {}): Live[] {
+  return [
+    liveViews(lab, `ring:${iface}`, options),
+    liveViews(lab, `ring:${iface}`, { ...options, zeroCopy: true }),
+    liveViews(lab, `ring:${iface}`, { ...options, version: 2 }),
+    liveViews(lab, `int:${iface}`, options),
+  ]
+}
+
+/**
+ * Every packet a live capture saw decodes as the same bytes did from the file (whose views
+ * tshark checked): the dissector's record filled during the ring copy, the zeroCopy lend,
+ * the VLAN tag put back, recv() — each against the file path.
+ */
+async function sameViews(t: ExecutionContext, lives: Live[], file: Kept[]): Promise<void> {
+  const byData = new Map(file.map((k) => [k.data.toString('hex'), k.full]))
+  for (const live of lives) {
+    const seen = await live.stop(Math.min(file.length, 1))
+    const wrong: string[] = []
+    let matched = 0
+    for (const { data, views } of seen) {
+      const want = byData.get(data)
+      if (want === undefined) continue
+      matched++
+      const a = JSON.stringify(views)
+      const b = JSON.stringify(want)
+      if (a !== b) wrong.push(`${data}\n    live ${a}\n    file ${b}`)
+    }
+    t.true(matched >= file.length / 2, `${live.uri}: ${matched} of ${seen.length} live packets are in the file (${file.length})`)
+    t.deepEqual(wrong.slice(0, 5), [], `${live.uri}: ${wrong.length} live packets decode otherwise than the same bytes from the file`)
+  }
+}
+
 /** What the kernel's own tools send: ICMP (echo, record route, fragments), ARP, NDP, MLD, TCP, UDP, ICMP errors, DNS. */
 async function kernelTraffic(t: ExecutionContext, lab: Lab, { servers = true } = {}): Promise<void> {
   // The first ping resolves 10.7.0.1 with ARP (a fresh namespace has no neighbours).
@@ -331,6 +389,7 @@ live(['tcpdump', 'tshark', 'ping'], 'live Ethernet: kernel traffic captured by t
     const ours = join(dir, 'ethernet-netring.pcapng')
     const dump = await tcpdump(lab, 'a', A, theirs)
     const rec = recorder(lab, A, ours)
+    const lives = liveCaptures(lab, A)
     try {
       await kernelTraffic(t, lab)
     } finally {
@@ -341,6 +400,7 @@ live(['tcpdump', 'tshark', 'ping'], 'live Ethernet: kernel traffic captured by t
     await sameFrames(t, theirs, ours, rec.started)
     const c = await oracle(t, 'tcpdump file', theirs, 60)
     await oracle(t, 'record() file', ours, 60)
+    await sameViews(t, lives, c.packets)
     // The traffic really had what it was made for.
     const has = (pred: (k: Kept) => boolean, what: string) => t.true(c.packets.some(pred), `no ${what} in the capture`)
     const v = (k: Kept, view: string) => k.views[view] as any
@@ -387,6 +447,7 @@ live(['tcpdump', 'tshark', 'ping'], 'live VLAN and QinQ: tagged frames (tags put
   await withLab(ns, async (lab) => {
     const theirs = join(dir, 'vlan-tcpdump.pcap')
     const ours = join(dir, 'vlan-netring.pcapng')
+    let lives: Live[] = []
     if (vlanDevices(lab)) {
       // 802.1Q id 10; 802.1ad id 20 with 802.1Q id 30 inside (QinQ), on both ends.
       lab.ipB('link', 'add', 'link', B, 'name', `${B}.10`, 'type', 'vlan', 'id', '10')
@@ -407,6 +468,7 @@ live(['tcpdump', 'tshark', 'ping'], 'live VLAN and QinQ: tagged frames (tags put
       }
       const dump = await tcpdump(lab, 'a', A, theirs)
       const rec = recorder(lab, A, ours)
+      lives = liveCaptures(lab, A)
       try {
         await lab.run('b', ['ping', '-n', '-c', '2', '-W', '3', '10.7.10.1'])
         await lab.run('b', ['ping', '-n', '-c', '2', '-W', '3', '-s', '2000', '10.7.30.1'])
@@ -443,12 +505,13 @@ live(['tcpdump', 'tshark', 'ping'], 'live VLAN and QinQ: tagged frames (tags put
         [{ tpid: 0x9100, tci: 7 }],
       ]
       const sends = variants.flatMap((tags) => frames.map((f) => tagged(f, tags)))
+      // Room for two tags on a full-size frame.
+      lab.ns.ip('link', 'set', A, 'mtu', '1600')
+      lab.ipB('link', 'set', B, 'mtu', '1600')
       const dump = await tcpdump(lab, 'a', A, theirs)
       const rec = recorder(lab, A, ours)
+      lives = liveCaptures(lab, A)
       try {
-        // Room for two tags on a full-size frame.
-        lab.ns.ip('link', 'set', A, 'mtu', '1600')
-        lab.ipB('link', 'set', B, 'mtu', '1600')
         const tx = openTx(`int:${B}`, { netns: lab.peer })
         try {
           await tx.sendBatch(sends)
@@ -467,6 +530,7 @@ live(['tcpdump', 'tshark', 'ping'], 'live VLAN and QinQ: tagged frames (tags put
     await sameFrames(t, theirs, ours, 0n)
     const c = await oracle(t, 'tcpdump file', theirs, 8)
     await oracle(t, 'record() file', ours, 8)
+    await sameViews(t, lives, c.packets)
     t.true(
       c.packets.some((k) => (k.data.readUInt16BE(12) === 0x88a8 ? k.data.readUInt16BE(16) === 0x8100 : false)),
       'a QinQ frame (802.1ad then 802.1Q) was captured',
@@ -537,6 +601,7 @@ live(['tcpdump', 'tshark', 'ping'], 'live snaplen 60: cut packets keep the layer
     const dumpFull = await tcpdump(lab, 'a', A, full)
     const dumpCut = await tcpdump(lab, 'a', A, cut, ['-s', '60'])
     const rec = recorder(lab, A, ours, 60)
+    const lives = [liveViews(lab, `ring:${A}`, { snaplen: 60 }), liveViews(lab, `ring:${A}`, { snaplen: 60, zeroCopy: true })]
     try {
       await kernelTraffic(t, lab)
     } finally {
@@ -565,6 +630,9 @@ live(['tcpdump', 'tshark', 'ping'], 'live snaplen 60: cut packets keep the layer
       }
       t.deepEqual(wrong, [], `${what}: cut packets against the same packets whole`)
       t.true(cutLayers >= 5, `${what}: ${cutLayers} packets with a header cut`)
+      // The live rings cut at 60 as record() does; tcpdump in immediate mode cuts at 58
+      // (libpcap 1.10's V2 frame layout), so the live packets are matched with record()'s file.
+      if (path === ours) await sameViews(t, lives, c.packets)
       // 60 bytes cut a SYN's options, a record-route IPv4 header, IPv6 + 8-byte UDP/ICMPv6 headers, MLD's hop-by-hop header.
       const layers = new Set(c.packets.map((k) => k.decodeError?.layer))
       for (const layer of ['tcp', 'ipv4', 'udp', 'icmpv6', 'ipv6-extension']) t.true(layers.has(layer), `${what}: no packet cut in ${layer}`)
@@ -630,7 +698,7 @@ function keep(bytes: Buffer, linkType: number, withInspect: boolean): Kept {
   touchAll(p, withInspect)
   const views: Record<string, unknown> = {}
   for (const v of HEADER_VIEWS) if (p[v] !== undefined) views[v] = snapshot(p[v])
-  return { data: bytes, linkType, length: bytes.length, timestamp: 0n, layers: layersOf(p), decodeError: p.decodeError, views }
+  return { data: bytes, linkType, length: bytes.length, timestamp: 0n, layers: layersOf(p), decodeError: p.decodeError, views, full: {} }
 }
 
 test.serial('decode: every prefix of every packet (captured and hand-built) keeps the layers before the cut, and no getter throws', (t) => {

@@ -374,6 +374,17 @@ export interface Kept {
   layers: string[]
   decodeError?: { layer: string; reason: string }
   views: Record<string, unknown>
+  /** `packetSnapshot()` of the packet as read from the file. */
+  full: Record<string, unknown>
+}
+
+/** What a packet decodes to, every view read through its getters (`snapshot`). */
+export function packetSnapshot(p: AnyPacket): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const key of ['linkType', 'ethernet', 'sll', 'vlan', 'vlans', 'arp', 'ipv4', 'ipv6', 'ip', 'tcp', 'udp', 'icmp', 'icmpv6', 'payload', 'dns', 'decodeError']) {
+    out[key] = snapshot(p[key])
+  }
+  return out
 }
 
 export interface Comparison {
@@ -476,7 +487,7 @@ export async function compareFile(path: string, extra: Field[] = DNS_FIELDS): Pr
       continue
     }
     const layers = layersOf(p)
-    result.packets.push({ data, linkType: p.linkType, length: p.length, timestamp: p.timestamp, layers, decodeError: error, views })
+    result.packets.push({ data, linkType: p.linkType, length: p.length, timestamp: p.timestamp, layers, decodeError: error, views, full: packetSnapshot(p) })
     // The protocols of this packet, not of one inside an ICMP error (which tshark decodes too).
     const chain = (row.get('frame.protocols') ?? '').split(':')
     const errorAt = chain.findIndex((c, k) => (c === 'icmp' || c === 'icmpv6') && chain.slice(k + 1).some((x) => x === 'ip' || x === 'ipv6'))
