@@ -406,15 +406,18 @@ test('dns: 100 000 seeded random and mutated buffers never throw', (t) => {
       if (random() < 0.3) bytes = bytes.subarray(0, int(bytes.length + 1))
     }
     const tcp = i % 5 === 0
+    // Every seventh inside a window of its bytes, as a packet's payload is.
+    const offset = i % 7 === 0 ? int(16) : 0
+    const length = i % 7 === 0 ? int(bytes.length + 8) : undefined
     try {
-      const m = decodeDns(bytes, 0, undefined, tcp)
+      const m = decodeDns(bytes, offset, length, tcp)
       if (m === undefined) continue
       if (m.error !== undefined) errors++
       for (const s of [m.questions, m.answers, m.authorities, m.additionals]) {
         for (const e of s) if (typeof e.name !== 'string' || e.name === '') failures.push(`seed ${i}: a name ${e.name}`)
       }
     } catch (error) {
-      failures.push(`buffer ${i} (${bytes.toString('hex')}, tcp ${tcp}): ${error}`)
+      failures.push(`buffer ${i} (${bytes.toString('hex')}, offset ${offset}, length ${length}, tcp ${tcp}): ${error}`)
       if (failures.length > 10) break
     }
   }

@@ -26,6 +26,8 @@ export class Capture implements AsyncIterable<Packet> {
    * last, released by the next read. */
   #ring: Buffer | undefined
   #lease: Lease | undefined
+  /** Interface names by index, as `interfaceName()` found them. */
+  readonly #names = new Map<number, string | undefined>()
   /** The batch read in progress, which later reads queue behind. */
   #reading: Promise<unknown> | undefined
 
@@ -49,6 +51,28 @@ export class Capture implements AsyncIterable<Packet> {
 
   get closed(): boolean {
     return this.#closed
+  }
+
+  /**
+   * The name of interface `ifindex` (a packet's `ifindex`) in the capture's network
+   * namespace, or `undefined` when it has none (it went away). Names are looked up once
+   * per capture and index. Useful on `ring:any`, whose packets come from every interface.
+   */
+  interfaceName(ifindex: number): string | undefined {
+    let name = this.#names.get(ifindex)
+    if (name === undefined && !this.#names.has(ifindex)) {
+      this.#checkOpen()
+      name = this.#native instanceof NativeCapture ? (call(() => (this.#native as NativeCapture).interfaceName(ifindex)) ?? undefined) : undefined
+      this.#names.set(ifindex, name)
+    }
+    return name
+  }
+
+  /** The libpcap `LINKTYPE_*` of the packets (1 Ethernet, 101 raw IP, 276 Linux cooked
+   * v2, …): the interface's, from its hardware type, or a file's (the pcap header's or
+   * the first pcapng interface's). Still answers after `close()`. */
+  get linkType(): number {
+    return this.#native.linkType
   }
 
   /** The PACKET_FANOUT group this capture joined (the kernel's pick when `fanout.group`

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
- * The `netring` command: tracestats (`stats`), capture to a file, replay of a file, and
- * the list of interfaces. Counting and writing run on a native thread (`record()`); this
- * file only parses arguments and prints. Exit codes as tcpdump's: 2 for bad arguments
+ * The `netring` command: tracestats (`stats`), capture to a file or printed as tcpdump
+ * prints it, replay of a file, and the list of interfaces. Counting and writing run on a
+ * native thread (`record()`); printing reads the decoded packets (`print.ts`). Exit codes as tcpdump's: 2 for bad arguments
  * (with the usage line), 1 for a failure at run time (one message), 0 otherwise.
  */
 import { readdirSync, readFileSync } from 'node:fs'
@@ -11,13 +11,14 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 
 import { open } from './capture'
 import type { RecordProgress } from './native'
+import { PacketPrinter, type PrintOptions, type TimeFormat } from './print'
 import { record } from './record'
 import { openTx } from './sender'
 
 const USAGE: Record<string, string> = {
-  stats: 'usage: netring stats <uri> | -i IFACE | -r FILE [-c COUNT] [-t SECONDS] [-f FILTER] [-s SNAPLEN] [-p] [RING OPTIONS] [--netns NAME] [EXPRESSION]',
+  stats: 'usage: netring stats <uri> | -i IFACE | -r FILE [-c COUNT] [--duration SECONDS] [-f FILTER] [-s SNAPLEN] [-p] [RING OPTIONS] [--netns NAME] [EXPRESSION]',
   capture:
-    'usage: netring capture <uri> | -i IFACE | -r FILE -w FILE [-U] [-c COUNT] [-t SECONDS] [-s SNAPLEN] [-p] [RING OPTIONS] [--format pcap|pcap-ns|pcapng] [--netns NAME] [EXPRESSION]',
+    'usage: netring capture <uri> | -i IFACE | -r FILE [-w FILE [-U] [--format pcap|pcap-ns|pcapng] | -q -e -v -x -X -t -l] [-c COUNT] [--duration SECONDS] [-s SNAPLEN] [-p] [RING OPTIONS] [--netns NAME] [EXPRESSION]',
   replay: 'usage: netring replay FILE <uri> [--pps N] [--loop N] [--netns NAME]',
   interfaces: 'usage: netring interfaces',
 }
@@ -53,7 +54,8 @@ ${SOURCE_HELP}
 
 ${SOURCE_FLAGS}
   -c, --count COUNT     stop after COUNT packets
-  -t, --time SECONDS    stop after SECONDS
+      --duration SECONDS
+                        stop after SECONDS
   -f, --filter FILTER   also count what this tcpdump filter matches; repeatable, each
                         with its own count (run in native code on every packet)
 ${CAPTURE_FLAGS}
@@ -61,11 +63,15 @@ ${CAPTURE_FLAGS}
   -h, --help            this help`,
   capture: `${USAGE.capture}
 
-Writes the packets of <uri> to FILE without passing them through JavaScript: pcap with
-microsecond timestamps, or pcapng when FILE ends in .pcapng (or as --format says). As
-tcpdump does, FILE is created once the capture is open and its filter compiled, and
-before the first packet is read, so an unwritable path fails at once and a killed
-capture loses at most its last second (or 64 KiB) of packets.
+With -w, writes the packets of <uri> to FILE without passing them through JavaScript:
+pcap with microsecond timestamps, or pcapng when FILE ends in .pcapng (or as --format
+says). As tcpdump does, FILE is created once the capture is open and its filter
+compiled, and before the first packet is read, so an unwritable path fails at once and
+a killed capture loses at most its last second (or 64 KiB) of packets.
+
+Without -w, prints one line per packet as tcpdump -nn does (Ethernet, Linux cooked,
+ARP, IPv4, IPv6, TCP, UDP, ICMP, ICMPv6 and DNS decoded; times in local time), and
+for a live capture at the end how many packets were captured, received and dropped.
 ${SOURCE_HELP}
 
 ${SOURCE_FLAGS}
@@ -73,8 +79,18 @@ ${SOURCE_FLAGS}
                         the capture and its filter work: a typo never touches a file
   -U, --packet-buffered write each batch to FILE as soon as it is read (otherwise the
                         64 KiB buffer is written when full and at least every second)
+  -q                    print less protocol detail (tcp N, UDP, length N)
+  -e                    print the link-layer header too
+  -v                    print the IP header's fields (tcpdump's first -v line)
+  -x, -xx               print each packet in hex (-xx: from the link header on)
+  -X, -XX               print each packet in hex and ASCII
+  -t, -tt, -ttt, -tttt, -ttttt
+                        no time, seconds since 1970, time since the previous packet,
+                        date and time, time since the first packet
+  -l                    write each line as it is made (it goes out per batch otherwise)
   -c, --count COUNT     stop after COUNT packets
-  -t, --time SECONDS    stop after SECONDS
+      --duration SECONDS
+                        stop after SECONDS
   -f, --filter FILTER   a tcpdump filter (kernel filter), instead of an EXPRESSION
 ${CAPTURE_FLAGS}
       --format FORMAT   pcap, pcap-ns or pcapng
@@ -83,7 +99,9 @@ ${CAPTURE_FLAGS}
   replay: `${USAGE.replay}
 
 Sends every frame of FILE (pcap or pcapng; a path or pcapfile:PATH), in order, through
-the TX ring of <uri> (ring:IFACE, int:IFACE or a bare interface name).
+the TX ring of <uri> (ring:IFACE, int:IFACE or a bare interface name). FILE's link type
+must be the interface's (raw IP may go onto a raw-IP interface): a Linux cooked capture
+(tcpdump -i any) or a raw-IP file onto Ethernet is refused before anything is sent.
 
       --pps N           at most N frames per second
       --loop N          send the file N times (default 1)
@@ -129,7 +147,7 @@ const OPTIONS: Record<string, ParseArgsConfig['options']> = {
     ...ring,
     ...source,
     count: { type: 'string', short: 'c' },
-    time: { type: 'string', short: 't' },
+    duration: { type: 'string' },
     filter: { type: 'string', short: 'f', multiple: true },
   },
   capture: {
@@ -139,7 +157,14 @@ const OPTIONS: Record<string, ParseArgsConfig['options']> = {
     write: { type: 'string', short: 'w' },
     'packet-buffered': { type: 'boolean', short: 'U' },
     count: { type: 'string', short: 'c' },
-    time: { type: 'string', short: 't' },
+    duration: { type: 'string' },
+    quiet: { type: 'boolean', short: 'q' },
+    link: { type: 'boolean', short: 'e' },
+    verbose: { type: 'boolean', short: 'v', multiple: true },
+    hex: { type: 'boolean', short: 'x', multiple: true },
+    ascii: { type: 'boolean', short: 'X', multiple: true },
+    time: { type: 'boolean', short: 't', multiple: true },
+    'line-buffered': { type: 'boolean', short: 'l' },
     filter: { type: 'string', short: 'f', multiple: true },
     format: { type: 'string' },
   },
@@ -200,7 +225,7 @@ async function runRecording({ uri, expression }: Source, values: Values, write?:
   // stats: every -f counts on its own and drops nothing; capture: one kernel filter.
   const countFilters = write === undefined ? (values.filter as string[] | undefined) : undefined
   const count = positiveNumber(values, 'count')
-  const seconds = positiveNumber(values, 'time', false)
+  const seconds = positiveNumber(values, 'duration', false)
   const snaplen = values.snaplen === '0' ? MAX_SNAPLEN : positiveNumber(values, 'snaplen')
   const version = positiveNumber(values, 'tpacket')
   const blockCount = positiveNumber(values, 'blocks')
@@ -269,9 +294,82 @@ async function stats(positionals: string[], values: Values): Promise<void> {
 async function capture(positionals: string[], values: Values): Promise<void> {
   const source = sourceOf('capture', positionals, values)
   const file = values.write
-  if (typeof file !== 'string' || file === '') throw new UsageError('capture needs -w FILE')
+  if (file === undefined) return print(source, values)
+  if (typeof file !== 'string' || file === '') throw new UsageError('-w needs a FILE')
+  for (const flag of PRINT_FLAGS) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} is for printing; with -w nothing is printed`)
+  }
   const p = await runRecording(source, values, file)
   process.stderr.write(`${p.packets} packets captured, ${p.received} received by filter, ${p.dropped} dropped by kernel\n`)
+}
+
+/** The options that shape printed lines, which mean nothing with -w. */
+const PRINT_FLAGS = ['quiet', 'link', 'verbose', 'hex', 'ascii', 'time', 'line-buffered']
+
+/** The `-t` family: how many t's say how the time is printed. */
+const TIME_FORMATS: TimeFormat[] = ['time', 'none', 'epoch', 'delta', 'date', 'since-first']
+
+/** `-c` can stop a capture mid-batch: the packets after it are not printed. */
+async function print({ uri, expression }: Source, values: Values): Promise<void> {
+  if (values['packet-buffered'] !== undefined || values.format !== undefined) throw new UsageError('-U and --format are for -w FILE')
+  const count = positiveNumber(values, 'count')
+  const seconds = positiveNumber(values, 'duration', false)
+  const option = onlyFilter(values)
+  if (option !== undefined && expression !== undefined) throw new UsageError('give the filter as -f or as an EXPRESSION, not both')
+  const filter = option ?? expression
+  const times = (values.time as boolean[] | undefined)?.length ?? 0
+  if (times >= TIME_FORMATS.length) throw new UsageError(`-t is given ${times} times; at most ${TIME_FORMATS.length - 1} (-ttttt)`)
+  const hex = (values.hex as boolean[] | undefined)?.length ?? 0
+  const ascii = (values.ascii as boolean[] | undefined)?.length ?? 0
+  const printOptions: PrintOptions = {
+    quiet: values.quiet === true,
+    link: values.link === true,
+    verbose: (values.verbose as boolean[] | undefined)?.length ?? 0,
+    time: TIME_FORMATS[times],
+    hex: ascii > 0 ? 'ascii' : hex > 0 ? 'hex' : undefined,
+    hexLink: Math.max(hex, ascii) > 1,
+  }
+  const live = !uri.startsWith('pcapfile:')
+  const snaplen = values.snaplen === '0' ? MAX_SNAPLEN : positiveNumber(values, 'snaplen')
+  const geometry = { version: positiveNumber(values, 'tpacket'), blockCount: positiveNumber(values, 'blocks'), frameCount: positiveNumber(values, 'frames') }
+  const capture = open(
+    uri,
+    live ? { ...geometry, snaplen, filter, netns: values.netns as string | undefined, promiscuous: values['no-promiscuous-mode'] !== true } : filter === undefined ? {} : { filter },
+  )
+  process.stderr.write(`netring: ${live ? 'listening on' : 'reading from'} ${uri}\n`)
+  const printer = new PacketPrinter(printOptions)
+  const lineBuffered = values['line-buffered'] === true
+  const stop = (): void => capture.close()
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+  const timer = seconds === undefined ? undefined : setTimeout(stop, seconds * 1000)
+  let printed = 0
+  try {
+    outer: for await (const batch of capture.batches()) {
+      let text = ''
+      for (const packet of batch) {
+        text += `${printer.format(packet)}\n`
+        printed++
+        if (lineBuffered) {
+          process.stdout.write(text)
+          text = ''
+        }
+        if (printed === count) {
+          process.stdout.write(text)
+          break outer
+        }
+      }
+      process.stdout.write(text)
+    }
+  } finally {
+    clearTimeout(timer)
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+    const { received, dropped } = capture.stats()
+    capture.close()
+    // As tcpdump: the totals of a live capture (a file has nothing to add).
+    if (live) process.stderr.write(`${printed} packets captured\n${received} packets received by filter\n${dropped} packets dropped by kernel\n`)
+  }
 }
 
 async function replay(positionals: string[], values: Values): Promise<void> {
@@ -284,7 +382,16 @@ async function replay(positionals: string[], values: Values): Promise<void> {
   let frames = 0
   try {
     for (let i = 0; i < loops; i++) {
-      for await (const batch of open(`pcapfile:${file}`).batches()) {
+      const source = open(`pcapfile:${file}`)
+      try {
+        // Before the first frame: a file of another link type sends nothing at all.
+        tx.checkLinkType(source.linkType)
+      } catch (error) {
+        source.close()
+        if (error instanceof Error) error.message = `cannot replay ${file}: ${error.message}`
+        throw error
+      }
+      for await (const batch of source.batches()) {
         const data = [...batch].map((packet) => packet.data)
         await tx.sendBatch(data)
         frames += data.length

@@ -203,7 +203,8 @@ interface Reader {
 /**
  * Decodes the DNS message in `bytes[offset, offset + length)` (by default, all of `bytes`).
  * With `tcp`, the message follows a 2-byte length prefix (RFC 1035 §4.2.2), and bytes after
- * the length it gives are not read. Returns undefined when there are not 12 header bytes.
+ * the length it gives are not read; bytes after the last record the header counts are
+ * ignored. Returns undefined when there are not 12 header bytes.
  * Never throws. Strings and `Buffer`s in the result are copies: the message does not
  * keep `bytes` alive or depend on it.
  */
@@ -310,8 +311,11 @@ function readRecord(r: Reader, count: number): DnsRecord {
   }
 }
 
+/** The names of types 0–511 in a plain array: a lookup in the frozen DNS_TYPES is slower. */
+const LOW_TYPE_NAMES: readonly string[] = Array.from({ length: 512 }, (_, type) => DNS_TYPES[type] ?? `TYPE${type}`)
+
 function typeName(type: number): string {
-  return DNS_TYPES[type] ?? `TYPE${type}`
+  return type < 512 ? LOW_TYPE_NAMES[type] : (DNS_TYPES[type] ?? `TYPE${type}`)
 }
 
 /** The RDATA in `[from, to)` of a record of `type`; `r.pos` is `from`. */

@@ -12,6 +12,11 @@ export class FileSource {
     this.#reader = new NativeFileReader(path)
   }
 
+  /** The file's `LINKTYPE_*`: the pcap header's, or the first pcapng interface's. */
+  get linkType(): number {
+    return this.#reader.linkType
+  }
+
   read(): NativeBatch | null {
     const batch = this.#reader.read()
     if (batch !== null) this.#delivered += batch.meta.length / RECORD

@@ -5,12 +5,14 @@
  */
 import { inspect } from 'node:util'
 
+import { decodeDns, type DnsMessage } from './dns'
 import { releasedError } from './errors'
 import {
   Arp,
   ERROR_LAYERS,
   Ethernet,
   F_ARP,
+  F_DNS,
   F_ETHERNET,
   F_ICMP,
   F_ICMP_ECHO,
@@ -254,6 +256,29 @@ export class Packet {
     return this.#bytes().subarray(start, start + this.#meta[this.#at + PAYLOAD_LEN])
   }
 
+  /** The DNS message of a UDP or TCP packet to or from port 53 or 5353 (mDNS), decoded
+   * on each read (it allocates: names, records); `undefined` for other packets and when
+   * the payload is not even a DNS header. A message cut short or malformed has the
+   * records before the fault and says where in `error`. */
+  get dns(): DnsMessage | undefined {
+    if (!this.#has(F_DNS)) return undefined
+    return decodeDns(this.#bytes(), this.#offset(PAYLOAD), this.#meta[this.#at + PAYLOAD_LEN], this.#has(F_TCP))
+  }
+
+  /** Offset in `data` of the network header (IP, ARP, or the bytes after the link
+   * header when the protocol is not one decoded), `undefined` without a link header. */
+  get networkOffset(): number | undefined {
+    const m = this.#meta
+    const r = this.#at
+    return (m[r + LAYERS] & (F_ETHERNET | F_SLL | F_SLL2 | F_IPV4 | F_IPV6 | F_ARP)) !== 0 || m[r + NETWORK] !== 0 ? m[r + NETWORK] : undefined
+  }
+
+  /** Offset in `data` of the transport header (TCP, UDP, ICMP, ICMPv6, or the data of
+   * another IP protocol), `undefined` without an IP header before it. */
+  get transportOffset(): number | undefined {
+    return this.#has(F_IPV4 | F_IPV6) ? this.#meta[this.#at + TRANSPORT] : undefined
+  }
+
   /** Where decoding stopped early, or `undefined` when every header was whole. */
   get decodeError(): DecodeError | undefined {
     const layer = ERROR_LAYERS[this.#meta[this.#at + ERROR_LAYER] - 1]
@@ -284,6 +309,8 @@ export class Packet {
     if (vlans.length > 0) json.vlans = vlans
     const layers = { arp: this.arp, ipv4: this.ipv4, ipv6: this.ipv6, tcp: this.tcp, udp: this.udp, icmp: this.icmp, icmpv6: this.icmpv6 }
     for (const [name, layer] of Object.entries(layers)) if (layer !== undefined) json[name] = layer.toJSON()
+    const dns = this.dns
+    if (dns !== undefined) json.dns = dns
     json.payloadLength = this.#meta[this.#at + PAYLOAD_LEN]
     const error = this.decodeError
     if (error !== undefined) json.decodeError = error

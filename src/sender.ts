@@ -32,6 +32,9 @@ export class Sender {
   readonly scheme: Scheme
   /** The longest untagged frame accepted (a VLAN-tagged one may be 4 bytes longer). */
   readonly maxFrameLength: number
+  /** The libpcap `LINKTYPE_*` of the frames the interface sends (1 Ethernet, 101 raw
+   * IP, …), from its hardware type; `undefined` for one a raw socket cannot carry. */
+  readonly linkType: number | undefined
   readonly #native: NativeSender
   readonly #rate: number | undefined
   readonly #signal: AbortSignal | undefined
@@ -72,6 +75,7 @@ export class Sender {
     this.interface = iface
     this.scheme = scheme
     this.maxFrameLength = this.#native.maxFrameLength
+    this.linkType = this.#native.linkType ?? undefined
     this.#rate = rate
     this.#signal = signal
     signal?.addEventListener('abort', this.#onAbort, { once: true })
@@ -79,6 +83,19 @@ export class Sender {
 
   get closed(): boolean {
     return this.#closing !== undefined
+  }
+
+  /**
+   * Throws an Error with code `ERR_NETRING_LINK_TYPE`, naming both link types, when frames
+   * of `linkType` (a file's, say) cannot be sent through this interface as they are: only
+   * frames of the interface's own link type can (raw IPv4 or IPv6 onto a raw-IP one too),
+   * never Linux cooked (SLL, SLL2) captures, whose header no interface sends.
+   */
+  checkLinkType(linkType: number): void {
+    if (!Number.isInteger(linkType) || linkType < 0 || linkType > 0xffffffff) {
+      throw new RangeError(`linkType ${linkType} must be an integer from 0 to 4294967295`)
+    }
+    call(() => this.#native.checkLinkType(linkType))
   }
 
   /** Queues one frame; resolves once it is in the ring (or sent, for `int:`). */

@@ -3,7 +3,7 @@
 //! JavaScript as they are, so this layout is shared with `src/native.ts`.
 
 use crate::abi::{MAC_ADDRS_LEN, VLAN_TAG_LEN};
-use crate::dissect::{dissect, Layers};
+use crate::dissect::{dissect, Layers, LINKTYPE_LINUX_SLL2};
 use crate::frame::PacketInfo;
 
 /// Numbers per packet in [`Batch::meta`].
@@ -57,6 +57,42 @@ pub const META_IPV6_EXT: usize = 18;
 pub const META_FRAGMENT: usize = 19;
 /// Index: the IPv4 identification, or the IPv6 fragment header's.
 pub const META_FRAGMENT_ID: usize = 20;
+
+/// Bytes of a Linux cooked v2 header (libpcap's `struct sll2_header`).
+pub const SLL2_HEADER_LEN: usize = 20;
+
+/// How a capture's packets begin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// With a link-layer header of this libpcap `LINKTYPE_*`, as on the wire.
+    Link(u32),
+    /// At the network header (a cooked socket, as `any` is): a Linux cooked v2 header
+    /// made from the packet's `sockaddr_ll` goes before it, as libpcap does.
+    Cooked,
+}
+
+impl Framing {
+    /// The libpcap `LINKTYPE_*` of the bytes a batch holds.
+    pub fn link_type(self) -> u32 {
+        match self {
+            Framing::Link(link_type) => link_type,
+            Framing::Cooked => LINKTYPE_LINUX_SLL2,
+        }
+    }
+}
+
+/// The Linux cooked v2 header of a packet of a cooked socket (libpcap's sll.h, fields in
+/// network byte order).
+fn sll2_header(info: &PacketInfo) -> [u8; SLL2_HEADER_LEN] {
+    let mut h = [0u8; SLL2_HEADER_LEN];
+    h[0..2].copy_from_slice(&info.link.protocol.to_be_bytes());
+    h[4..8].copy_from_slice(&(info.ifindex as u32).to_be_bytes());
+    h[8..10].copy_from_slice(&info.link.hatype.to_be_bytes());
+    h[10] = info.pkttype;
+    h[11] = info.link.halen;
+    h[12..20].copy_from_slice(&info.link.addr);
+    h
+}
 
 /// Words of a packet's record from [`META_LAYERS`] on.
 pub const DISSECTED_WORDS: usize = META_STRIDE - META_LAYERS;
@@ -164,6 +200,25 @@ impl Batch {
         self.data.truncate(offset + (self.data.len() - offset).min(snaplen as usize));
         let caplen = self.data.len() - offset;
         push_record(&mut self.meta, offset, caplen, info, vlan.is_some());
+        let record = self.meta.len() - META_STRIDE;
+        dissect_into(&mut self.meta[record..], &self.data[offset..], link_type, &mut Layers::default());
+    }
+
+    /// Appends a packet as `framing` says its bytes begin: as [`Batch::push`] does, or for
+    /// a cooked socket behind a Linux cooked v2 header (the packet's lengths count it;
+    /// a VLAN tag the kernel took off stays out of the bytes, in the record).
+    pub fn push_framed(&mut self, info: &PacketInfo, bytes: &[u8], snaplen: u32, framing: Framing) {
+        let link_type = match framing {
+            Framing::Link(link_type) => return self.push(info, bytes, snaplen, link_type),
+            Framing::Cooked => LINKTYPE_LINUX_SLL2,
+        };
+        let offset = self.data.len();
+        self.data.extend_from_slice(&sll2_header(info));
+        self.data.extend_from_slice(bytes);
+        self.data.truncate(offset + (self.data.len() - offset).min(snaplen as usize));
+        let caplen = self.data.len() - offset;
+        let info = PacketInfo { len: info.len + SLL2_HEADER_LEN as u32, ..*info };
+        push_record(&mut self.meta, offset, caplen, &info, false);
         let record = self.meta.len() - META_STRIDE;
         dissect_into(&mut self.meta[record..], &self.data[offset..], link_type, &mut Layers::default());
     }

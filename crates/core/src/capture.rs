@@ -4,14 +4,16 @@ use std::os::fd::AsFd;
 use std::sync::Arc;
 
 use crate::batch::Batch;
-use crate::error::Result;
-use crate::dissect::LINKTYPE_ETHERNET;
+use crate::batch::Framing;
+use crate::error::{text, OptionName, Problem, Result};
+use crate::linktype::LINKTYPE_ETHERNET;
+use crate::validate::option_error;
 use crate::fanout;
-use crate::bpf::{socket_program, Filter, DROP_ALL};
+use crate::bpf::{for_cooked_socket, socket_program, Filter, Instruction, DROP_ALL};
 use crate::mmap::Mapping;
 use crate::options::{Geometry, RxOptions};
 use crate::rx::{Reader, RecvReader, RingV2, RingV3, MAX_RECV_BATCH, MAX_V2_BATCH};
-use crate::socket::{PacketSocket, ETH_P_ALL_BE};
+use crate::socket::{PacketSocket, ANY, ETH_P_ALL_BE};
 
 /// Running totals since the capture opened. The kernel resets PACKET_STATISTICS on every
 /// read; these add them up.
@@ -43,14 +45,27 @@ fn batch_capacity(geometry: Geometry) -> (usize, usize) {
     }
 }
 
+/// The program the socket attaches for `filter`: an expression compiled for the packets'
+/// link type, and on a cooked socket made to read the packet as the kernel has it
+/// (without the cooked header, see [`for_cooked_socket`]).
+fn kernel_program(filter: Option<&Filter>, snaplen: u32, framing: Framing) -> Result<Option<Vec<Instruction>>> {
+    let program = socket_program(filter, snaplen, framing.link_type())?;
+    match (framing, filter, program) {
+        (Framing::Cooked, Some(Filter::Expression(expression)), Some(program)) => {
+            for_cooked_socket(&program, expression).map(Some)
+        }
+        (_, _, program) => Ok(program),
+    }
+}
+
 /// A packet capture on one interface through a PACKET_MMAP ring or recv().
 #[derive(Debug)]
 pub struct Capture {
     socket: Arc<PacketSocket>,
     reader: Reader,
     snaplen: u32,
-    /// The libpcap `LINKTYPE_*` of the interface's frames.
-    link_type: u32,
+    /// How the packets begin: the interface's link layer, or a cooked header (`any`).
+    framing: Framing,
     v3: bool,
     block_timeout_ms: u32,
     batch_capacity: (usize, usize),
@@ -59,16 +74,37 @@ pub struct Capture {
 }
 
 impl Capture {
-    /// Validates `options` and compiles a filter expression, then: creates the socket (it
-    /// receives nothing yet), sets the TPACKET version, the filter (combined with the
+    /// Validates `options` and compiles a filter expression (for Ethernet, so that a
+    /// filter's syntax errors come before any system call), then: creates the socket (it
+    /// receives nothing yet), reads the interface's link type (an [`crate::Error::LinkType`]
+    /// when it has none a raw socket can capture) and compiles the expression again for
+    /// it if it is not Ethernet, sets the TPACKET version, the filter (combined with the
     /// snapshot length) and the ring, maps the ring, and only then binds to the interface,
     /// so no packet is queued outside the ring, none gets past the filter, and none is
     /// lost to the purge a bind-first order would need. A fanout group is joined after
     /// bind(), as the kernel requires (see the `fanout` module for how the filter goes on).
+    ///
+    /// On [`ANY`] the socket is cooked: each packet gets a Linux cooked v2 header (with its
+    /// interface index) in the copy, which is why `zero_copy` does not apply there, and
+    /// no one interface is made promiscuous (as libpcap's `any`).
     pub fn open(iface: &str, options: &RxOptions) -> Result<Capture> {
         let config = options.validate()?;
-        let program = socket_program(config.filter.as_ref(), config.snaplen)?;
+        if iface == ANY && options.zero_copy {
+            return Err(option_error(
+                OptionName::ZeroCopy,
+                Problem::NotApplicable,
+                text!["option ", OptionName::ZeroCopy, " does not apply to the any device: its packets get a Linux cooked header in the copy"],
+            ));
+        }
+        // An expression is compiled before any system call, for Ethernet unless on `any`,
+        // and again once the interface's link type is known, if that is another.
+        let expected = if iface == ANY { Framing::Cooked } else { Framing::Link(LINKTYPE_ETHERNET) };
+        let mut program = kernel_program(config.filter.as_ref(), config.snaplen, expected)?;
         let socket = PacketSocket::open(iface, config.netns.as_deref())?;
+        let framing = if socket.cooked() { Framing::Cooked } else { Framing::Link(socket.link_type()?) };
+        if framing != expected && matches!(config.filter, Some(Filter::Expression(_))) {
+            program = kernel_program(config.filter.as_ref(), config.snaplen, framing)?;
+        }
         let (reader, v3, block_timeout_ms) = match config.geometry {
             Some(geometry) => {
                 let (version, v3, timeout) = match geometry {
@@ -101,7 +137,7 @@ impl Capture {
         if config.ignore_outgoing {
             socket.set_int_option(libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING")?;
         }
-        if config.promiscuous {
+        if config.promiscuous && !socket.cooked() {
             socket.set_promiscuous()?;
         }
         socket.bind(ETH_P_ALL_BE)?;
@@ -120,7 +156,7 @@ impl Capture {
             socket: Arc::new(socket),
             reader,
             snaplen: config.snaplen,
-            link_type: LINKTYPE_ETHERNET,
+            framing,
             v3,
             block_timeout_ms,
             batch_capacity: config.geometry.map_or((0, MAX_RECV_BATCH), batch_capacity),
@@ -166,7 +202,7 @@ impl Capture {
     /// or what recv() has queued) without blocking; returns how many. 0 means nothing is
     /// ready: wait for readability of [`Capture::socket`] (or call [`Capture::wait`]).
     pub fn read(&mut self, batch: &mut Batch) -> Result<usize> {
-        let (count, malformed) = self.reader.read(&self.socket, batch, self.snaplen, self.link_type)?;
+        let (count, malformed) = self.reader.read(&self.socket, batch, self.snaplen, self.framing)?;
         self.totals.delivered += count as u64;
         self.totals.malformed += malformed;
         Ok(count)
@@ -179,7 +215,7 @@ impl Capture {
     /// the kernel took off is put back in the slot, so the bytes are the same as `read`
     /// copies. Rings only: a Type error for recv() captures.
     pub fn lend(&mut self, meta: &mut Vec<u32>) -> Result<usize> {
-        let (count, malformed) = self.reader.lend(meta, self.snaplen, self.link_type)?;
+        let (count, malformed) = self.reader.lend(meta, self.snaplen, self.framing.link_type())?;
         self.totals.delivered += count as u64;
         self.totals.malformed += malformed;
         Ok(count)
@@ -229,17 +265,18 @@ impl Capture {
 
     /// The libpcap `LINKTYPE_*` of the packets' bytes.
     pub fn link_type(&self) -> u32 {
-        self.link_type
+        self.framing.link_type()
     }
 
-    /// Replaces the filter (SO_ATTACH_FILTER swaps programs atomically); `None` removes it,
-    /// keeping the snapshot length. Packets already in the ring or queue passed the old
-    /// filter and are still delivered.
+    /// Replaces the filter (SO_ATTACH_FILTER swaps programs atomically), an expression
+    /// compiled for the capture's link type; `None` removes it, keeping the snapshot
+    /// length. Packets already in the ring or queue passed the old filter and are still
+    /// delivered.
     pub fn set_filter(&mut self, filter: Option<&Filter>) -> Result<()> {
         if let Some(filter) = filter {
             filter.validate()?;
         }
-        match socket_program(filter, self.snaplen)? {
+        match kernel_program(filter, self.snaplen, self.framing)? {
             Some(program) => self.socket.attach_filter(&program),
             None => self.socket.detach_filter(),
         }

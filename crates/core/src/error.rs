@@ -60,6 +60,14 @@ pub enum Error {
         /// What applies where, with method names kept apart.
         text: Text,
     },
+    /// The interface's link layer is one netring cannot capture raw (libpcap would use a
+    /// cooked socket), or frames of a file's link type cannot be sent through it as they are.
+    LinkType {
+        /// The interface.
+        iface: String,
+        /// Which link types, and why.
+        message: String,
+    },
     /// The interface does not exist (ENODEV) in the namespace the socket lives in.
     NoDevice {
         /// The interface.
@@ -359,6 +367,7 @@ impl fmt::Display for Error {
             Error::FileFormat { name } => write!(f, "file format {name:?} must be \"pcap\", \"pcap-ns\" or \"pcapng\""),
             Error::NoNamespace { ns, path } => write!(f, "network namespace {ns:?} does not exist ({path})"),
             Error::Unsupported { text } => write!(f, "{text}"),
+            Error::LinkType { message, .. } => f.write_str(message),
             Error::NoDevice { iface } => write!(f, "no such interface \"{iface}\" (ENODEV)"),
             Error::Permission { .. } => write!(f, "{} ({PERMISSION_ADVICE})", self.permission_prefix()),
             Error::InterfaceDown { iface, removed: true } => {

@@ -47,6 +47,29 @@ pub struct PacketInfo {
     /// Free bytes of the ring slot just before the link-layer header (after the
     /// `sockaddr_ll`): where a packet read in place gets its VLAN tag back. 0 off a ring.
     pub headroom: u16,
+    /// The rest of the `sockaddr_ll`, which a cooked capture (`any`) writes into the
+    /// Linux cooked header it puts before the packet.
+    pub link: LinkAddress,
+}
+
+/// The fields of a `sockaddr_ll` a Linux cooked (SLL2) header carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LinkAddress {
+    /// `sll_protocol`, the EtherType, in host byte order.
+    pub protocol: u16,
+    /// `sll_hatype`: the interface's ARPHRD_* type.
+    pub hatype: u16,
+    /// `sll_halen`: bytes of `addr` that are the source address.
+    pub halen: u8,
+    /// `sll_addr`: the link-layer source address.
+    pub addr: [u8; 8],
+}
+
+impl LinkAddress {
+    /// Reads the fields from a `sockaddr_ll`.
+    pub(crate) fn from_sockaddr(addr: &sockaddr_ll) -> Self {
+        LinkAddress { protocol: u16::from_be(addr.sll_protocol), hatype: addr.sll_hatype, halen: addr.sll_halen, addr: addr.sll_addr }
+    }
 }
 
 impl PacketInfo {
@@ -71,10 +94,17 @@ pub struct Malformed {
     pub what: &'static str,
 }
 
-fn sll_fields(b: &[u8], at: usize) -> Option<(i32, u8)> {
+fn sll_fields(b: &[u8], at: usize) -> Option<(i32, u8, LinkAddress)> {
     let ifindex = u32_at(b, at + offset_of!(sockaddr_ll, sll_ifindex))? as i32;
     let pkttype = *b.get(at + offset_of!(sockaddr_ll, sll_pkttype))?;
-    Some((ifindex, pkttype))
+    let addr = at + offset_of!(sockaddr_ll, sll_addr);
+    let link = LinkAddress {
+        protocol: u16::from_be(u16_at(b, at + offset_of!(sockaddr_ll, sll_protocol))?),
+        hatype: u16_at(b, at + offset_of!(sockaddr_ll, sll_hatype))?,
+        halen: *b.get(at + offset_of!(sockaddr_ll, sll_halen))?,
+        addr: b.get(addr..addr + 8)?.try_into().ok()?,
+    };
+    Some((ifindex, pkttype, link))
 }
 
 /// Reads one TPACKET_V2 frame: its `tpacket2_hdr`, `sockaddr_ll` and captured bytes.
@@ -85,7 +115,7 @@ pub fn parse_v2_frame(frame: &[u8]) -> Result<(PacketInfo, &[u8]), Malformed> {
     let len = field(offset_of!(tpacket2_hdr, tp_len))?;
     let snaplen = field(offset_of!(tpacket2_hdr, tp_snaplen))? as usize;
     let mac = u16_at(frame, offset_of!(tpacket2_hdr, tp_mac)).ok_or(bad("frame shorter than its header"))? as usize;
-    let (ifindex, pkttype) = sll_fields(frame, V2_SLL_OFFSET).ok_or(bad("frame shorter than its header"))?;
+    let (ifindex, pkttype, link) = sll_fields(frame, V2_SLL_OFFSET).ok_or(bad("frame shorter than its header"))?;
     let data = frame.get(mac..mac + snaplen).ok_or(bad("tp_mac + tp_snaplen past the end of the frame"))?;
     let info = PacketInfo {
         len,
@@ -97,6 +127,7 @@ pub fn parse_v2_frame(frame: &[u8]) -> Result<(PacketInfo, &[u8]), Malformed> {
         vlan_tci: u16_at(frame, offset_of!(tpacket2_hdr, tp_vlan_tci)).unwrap_or(0),
         vlan_tpid: u16_at(frame, offset_of!(tpacket2_hdr, tp_vlan_tpid)).unwrap_or(0),
         headroom: mac.saturating_sub(V2_HDRLEN) as u16,
+        link,
     };
     Ok((info, data))
 }
@@ -143,7 +174,8 @@ impl<'a> BlockPackets<'a> {
         let snaplen = field(offset_of!(tpacket3_hdr, tp_snaplen))? as usize;
         let mac = u16_at(b, at + offset_of!(tpacket3_hdr, tp_mac)).ok_or(bad("packet header past the end of the block"))?
             as usize;
-        let (ifindex, pkttype) = sll_fields(b, at + V3_SLL_OFFSET).ok_or(bad("packet header past the end of the block"))?;
+        let (ifindex, pkttype, link) =
+            sll_fields(b, at + V3_SLL_OFFSET).ok_or(bad("packet header past the end of the block"))?;
         let data = b.get(at + mac..at + mac + snaplen).ok_or(bad("tp_mac + tp_snaplen past the end of the block"))?;
         let hv1 = at + offset_of!(tpacket3_hdr, hv1);
         let info = PacketInfo {
@@ -156,6 +188,7 @@ impl<'a> BlockPackets<'a> {
             vlan_tci: u32_at(b, hv1 + offset_of!(libc::tpacket_hdr_variant1, tp_vlan_tci)).unwrap_or(0) as u16,
             vlan_tpid: u16_at(b, hv1 + offset_of!(libc::tpacket_hdr_variant1, tp_vlan_tpid)).unwrap_or(0),
             headroom: mac.saturating_sub(V3_HDRLEN) as u16,
+            link,
         };
         Ok((info, data, field(offset_of!(tpacket3_hdr, tp_next_offset))?))
     }

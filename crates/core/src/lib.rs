@@ -24,7 +24,7 @@
 //! Modules, leaves first (see ARCHITECTURE-rust.md): `abi` (kernel ABI facts, imports
 //! nothing), `sys` (libc calls), `error`, `mmap` (ring memory), `validate` (option checks
 //! RX and TX share), `frame` and `batch` (bytes), `bpf/` (instructions, checker,
-//! interpreter, libpcap compiler), `netns`, `socket`, `fanout`, `options` + `rx` +
+//! interpreter, libpcap compiler), `linktype` (ARPHRD → LINKTYPE, names), `netns`, `socket`, `fanout`, `options` + `rx` +
 //! `capture` (receiving), `tx/` (sending), `file/` (pcap and pcapng), `record`.
 
 #![warn(missing_docs)]
@@ -38,6 +38,7 @@ mod error;
 mod fanout;
 mod file;
 mod frame;
+pub mod linktype;
 mod mmap;
 mod netns;
 mod options;
@@ -74,6 +75,6 @@ pub use record::{FilterCount, Progress, RecordOptions, RecordSource, Recorder, F
 pub use socket::{check_interface_name, KernelStats, PacketSocket};
 pub use sys::{errno_name, page_size};
 pub use tx::{
-    Kicker, Sender, TxConfig, TxMethod, TxOptions, TxRingConfig, TxStats, DEFAULT_FRAMES_PER_KICK, DEFAULT_TX_FRAME_COUNT,
+    check_link_type, Kicker, Sender, TxConfig, TxMethod, TxOptions, TxRingConfig, TxStats, DEFAULT_FRAMES_PER_KICK, DEFAULT_TX_FRAME_COUNT,
     DEFAULT_TX_FRAME_SIZE, MAX_TX_FRAME_SIZE, MIN_TX_SLOT_CAPACITY,
 };

@@ -20,6 +20,7 @@ use crate::capture::Capture;
 use crate::error::{Error, Result};
 use crate::file::{FileReader, FileWriter};
 use crate::frame::PacketInfo;
+use crate::linktype::LINKTYPE_ETHERNET;
 
 /// Packets per batch read from a file.
 pub const FILE_BATCH: usize = 1024;
@@ -40,21 +41,47 @@ pub enum RecordSource {
 
 impl RecordSource {
     /// A file source: opens `path` (its header is read, so a bad file fails here) and
-    /// compiles `filter` to run in userspace. The filter is compiled first.
+    /// compiles `filter` to run in userspace on its packets, for the file's link type. The
+    /// filter is checked first (an expression compiled for Ethernet, then again for the
+    /// file's link type if that is another).
     pub fn file(path: &str, filter: Option<&Filter>) -> Result<RecordSource> {
-        let program = match filter {
-            Some(Filter::Expression(expression)) => Some(Program::compile(expression)?),
+        let mut program = match filter {
+            Some(Filter::Expression(expression)) => Some(Program::compile(expression, LINKTYPE_ETHERNET)?),
             Some(Filter::Program(program)) => Some(Program::new(program.clone())?),
             None => None,
         };
-        Ok(RecordSource::File(FileReader::open(path)?, program))
+        let reader = FileReader::open(path)?;
+        if let Some(Filter::Expression(expression)) = filter {
+            if reader.link_type() != LINKTYPE_ETHERNET {
+                program = Some(Program::compile(expression, reader.link_type())?);
+            }
+        }
+        Ok(RecordSource::File(reader, program))
+    }
+
+    /// The libpcap `LINKTYPE_*` of the packets: the capture's, or the file's.
+    pub fn link_type(&self) -> u32 {
+        match self {
+            RecordSource::Live(capture) => capture.link_type(),
+            RecordSource::File(reader, _) => reader.link_type(),
+        }
+    }
+
+    /// The name of the interface the packets are from: a live capture's, or a file's first
+    /// (pcapng `if_name`), if it has one.
+    pub fn interface(&self) -> Option<&str> {
+        match self {
+            RecordSource::Live(capture) => Some(capture.socket().iface()),
+            RecordSource::File(reader, _) => reader.interfaces().first().and_then(|i| i.name.as_deref()),
+        }
     }
 }
 
 impl Program {
-    /// A tcpdump expression compiled by libpcap (for whole packets) and validated.
-    pub fn compile(expression: &str) -> Result<Program> {
-        compile(expression, MAX_SNAPLEN).and_then(Program::new)
+    /// A tcpdump expression compiled by libpcap (for whole packets of `link_type`, a
+    /// `LINKTYPE_*`) and validated.
+    pub fn compile(expression: &str, link_type: u32) -> Result<Program> {
+        compile(expression, MAX_SNAPLEN, link_type).and_then(Program::new)
     }
 }
 
@@ -338,7 +365,7 @@ mod tests {
         for sec in [5, 6] {
             batch.push(&PacketInfo { len: 100, sec, ..Default::default() }, &frame(0x0800, 100), MAX_SNAPLEN, 1);
         }
-        let mut w = FileWriter::create(&path, FileFormat::Pcap).unwrap();
+        let mut w = FileWriter::create(&path, FileFormat::Pcap, 1, None).unwrap();
         w.write(&batch).unwrap();
         assert_eq!(w.finish().unwrap(), 7);
         path
@@ -384,7 +411,7 @@ mod tests {
         let mut recorder = Recorder::start(
             RecordSource::file(&input, None).unwrap(),
             RecordOptions {
-                writer: Some(FileWriter::create(&output, FileFormat::Pcap).unwrap()),
+                writer: Some(FileWriter::create(&output, FileFormat::Pcap, 1, None).unwrap()),
                 count_filters: vec![count, Program::new(vec![Instruction::new(0x6, 0, 0, 0)]).unwrap()],
                 ..options()
             },
@@ -405,7 +432,7 @@ mod tests {
         let mut recorder = Recorder::start(
             RecordSource::file(&input, None).unwrap(),
             RecordOptions {
-                writer: Some(FileWriter::create(&output, FileFormat::PcapNg).unwrap()),
+                writer: Some(FileWriter::create(&output, FileFormat::PcapNg, 1, None).unwrap()),
                 limit: Some(3),
                 ..options()
             },

@@ -9,9 +9,9 @@ use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use crate::batch::{dissect_records, push_lent, put_tag_back, Batch, META_STRIDE};
+use crate::batch::{dissect_records, push_lent, put_tag_back, Batch, Framing, META_STRIDE};
 use crate::error::{text, Error, MethodName, Result};
-use crate::frame::{parse_block_header, parse_v2_frame, BlockPackets, PacketInfo};
+use crate::frame::{parse_block_header, parse_v2_frame, BlockPackets, LinkAddress, PacketInfo};
 use crate::abi::{frame_offset, V2_STATUS, V3_BLOCK_STATUS};
 use crate::mmap::Mapping;
 use crate::socket::PacketSocket;
@@ -118,10 +118,10 @@ impl RingV3 {
 
     /// Copies the packets of the current block if the kernel has retired it, gives the
     /// block back (TP_STATUS_KERNEL) and moves on. Returns (packets, malformed headers).
-    fn read(&mut self, batch: &mut Batch, snaplen: u32, link_type: u32) -> (usize, u64) {
+    fn read(&mut self, batch: &mut Batch, snaplen: u32, framing: Framing) -> (usize, u64) {
         self.give_back();
         let Some(base) = self.ready() else { return (0, 0) };
-        let counts = self.walk(base, |_, info, data| batch.push(info, data, snaplen, link_type));
+        let counts = self.walk(base, |_, info, data| batch.push_framed(info, data, snaplen, framing));
         give_to_kernel(&self.map, base + V3_BLOCK_STATUS);
         self.current = (self.current + 1) % self.block_count;
         counts
@@ -216,14 +216,14 @@ impl RingV2 {
     }
 
     /// Copies the run of frames the kernel has filled, giving each back as it goes.
-    fn read(&mut self, batch: &mut Batch, snaplen: u32, link_type: u32) -> (usize, u64) {
+    fn read(&mut self, batch: &mut Batch, snaplen: u32, framing: Framing) -> (usize, u64) {
         self.give_back();
         let mut count = 0;
         let mut malformed = 0;
         let limit = self.frame_count.min(MAX_V2_BATCH);
         while count + (malformed as usize) < limit {
             let Some(offset) = self.ready() else { break };
-            if self.visit(offset, |_, info, data| batch.push(info, data, snaplen, link_type)) {
+            if self.visit(offset, |_, info, data| batch.push_framed(info, data, snaplen, framing)) {
                 count += 1;
             } else {
                 malformed += 1;
@@ -292,12 +292,12 @@ impl RecvReader {
     /// Receives what is queued, up to [`MAX_RECV_BATCH`] packets, without blocking.
     /// A socket error (the interface went down or was removed) is reported once the
     /// packets queued before it have been read.
-    fn read(&mut self, socket: &PacketSocket, batch: &mut Batch, snaplen: u32, link_type: u32) -> io::Result<usize> {
+    fn read(&mut self, socket: &PacketSocket, batch: &mut Batch, snaplen: u32, framing: Framing) -> io::Result<usize> {
         let mut count = 0;
         while count < MAX_RECV_BATCH {
             match self.recv_one(socket) {
                 Ok(Some((info, caplen))) => {
-                    batch.push(&info, &self.buf[..caplen], snaplen, link_type);
+                    batch.push_framed(&info, &self.buf[..caplen], snaplen, framing);
                     count += 1;
                 }
                 Ok(None) => break,
@@ -341,6 +341,7 @@ impl RecvReader {
             len: received as u32,
             ifindex: addr.sll_ifindex,
             pkttype: addr.sll_pkttype,
+            link: LinkAddress::from_sockaddr(&addr),
             ..Default::default()
         };
         // SAFETY: `msg` was filled by recvmsg; the CMSG_* helpers walk its control buffer
@@ -379,14 +380,14 @@ pub(crate) enum Reader {
 }
 
 impl Reader {
-    /// Appends what is ready to `batch` without blocking, cut to `snaplen` and dissected
-    /// as `link_type`; returns (packets, malformed).
-    pub(crate) fn read(&mut self, socket: &PacketSocket, batch: &mut Batch, snaplen: u32, link_type: u32) -> Result<(usize, u64)> {
+    /// Appends what is ready to `batch` without blocking, framed as `framing` says, cut to
+    /// `snaplen` and dissected; returns (packets, malformed).
+    pub(crate) fn read(&mut self, socket: &PacketSocket, batch: &mut Batch, snaplen: u32, framing: Framing) -> Result<(usize, u64)> {
         match self {
-            Reader::V3(ring) => Ok(ring.read(batch, snaplen, link_type)),
-            Reader::V2(ring) => Ok(ring.read(batch, snaplen, link_type)),
+            Reader::V3(ring) => Ok(ring.read(batch, snaplen, framing)),
+            Reader::V2(ring) => Ok(ring.read(batch, snaplen, framing)),
             Reader::Recv(r) => {
-                r.read(socket, batch, snaplen, link_type).map(|n| (n, 0)).map_err(|e| socket.error_from(e))
+                r.read(socket, batch, snaplen, framing).map(|n| (n, 0)).map_err(|e| socket.error_from(e))
             }
         }
     }
@@ -455,23 +456,23 @@ mod tests {
         let mut rx = RingV3::new(ring, BLOCK, 2);
         let map = Arc::clone(&rx.map);
         let mut batch = Batch::default();
-        assert_eq!(rx.read(&mut batch, 262_144, 1), (2, 0));
+        assert_eq!(rx.read(&mut batch, 262_144, Framing::Link(1)), (2, 0));
         assert_eq!(batch.len(), 2);
         let (a, b) = (batch.get(0).unwrap(), batch.get(1).unwrap());
         assert_eq!((a.len, a.sec, a.nsec, a.ifindex, a.data), (60, 1, 7, 3, &packet(60, 0xa1)[..]));
         assert_eq!((b.len, b.sec, b.data.len()), (90, 2, 90));
         assert_eq!(status(&map, V3_BLOCK_STATUS), libc::TP_STATUS_KERNEL, "block 0 handed back");
         // Block 1 is still the kernel's: nothing to read, and the reader waits there.
-        assert_eq!(rx.read(&mut batch, 262_144, 1), (0, 0));
+        assert_eq!(rx.read(&mut batch, 262_144, Framing::Link(1)), (0, 0));
         kernel_writes(&map, BLOCK, &v3_block(BLOCK, &[(info(70, 3), packet(70, 0xb1))]));
         batch.clear();
-        assert_eq!(rx.read(&mut batch, 64, 1), (1, 0));
+        assert_eq!(rx.read(&mut batch, 64, Framing::Link(1)), (1, 0));
         assert_eq!(batch.get(0).unwrap().data, &packet(64, 0xb1)[..], "cut at snaplen");
         assert_eq!(status(&map, BLOCK + V3_BLOCK_STATUS), libc::TP_STATUS_KERNEL);
         // And it wraps to block 0.
         kernel_writes(&map, 0, &v3_block(BLOCK, &[(info(61, 4), packet(61, 0xc1))]));
         batch.clear();
-        assert_eq!(rx.read(&mut batch, 262_144, 1), (1, 0));
+        assert_eq!(rx.read(&mut batch, 262_144, Framing::Link(1)), (1, 0));
         assert_eq!(batch.get(0).unwrap().sec, 4);
     }
 
@@ -508,7 +509,7 @@ mod tests {
         let mut rx = RingV3::new(ring, BLOCK, 1);
         let map = Arc::clone(&rx.map);
         let mut batch = Batch::default();
-        let (count, malformed) = rx.read(&mut batch, 262_144, 1);
+        let (count, malformed) = rx.read(&mut batch, 262_144, Framing::Link(1));
         assert_eq!((count, malformed), (1, 1));
         assert_eq!(status(&map, V3_BLOCK_STATUS), libc::TP_STATUS_KERNEL);
     }
@@ -524,7 +525,7 @@ mod tests {
         let mut rx = RingV2::new(ring, BLOCK, FRAME, 4);
         let map = Arc::clone(&rx.map);
         let mut batch = Batch::default();
-        assert_eq!(rx.read(&mut batch, 262_144, 1), (2, 0));
+        assert_eq!(rx.read(&mut batch, 262_144, Framing::Link(1)), (2, 0));
         assert_eq!(batch.get(1).unwrap().data, &packet(101, 0xa1)[..]);
         for i in 0..4 {
             assert_eq!(status(&map, frame_offset(i, BLOCK, FRAME) + V2_STATUS), libc::TP_STATUS_KERNEL, "frame {i}");
@@ -535,7 +536,7 @@ mod tests {
             kernel_writes(&map, frame_offset(i, BLOCK, FRAME), &v2_frame(FRAME, &data, 60, &info(0, 10 + i as u32)));
         }
         batch.clear();
-        assert_eq!(rx.read(&mut batch, 262_144, 1), (3, 0));
+        assert_eq!(rx.read(&mut batch, 262_144, Framing::Link(1)), (3, 0));
         let secs: Vec<u32> = batch.iter().map(|p| p.sec).collect();
         assert_eq!(secs, [12, 13, 10]);
     }

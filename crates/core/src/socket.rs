@@ -6,6 +6,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use crate::error::{Error, Result};
 use crate::bpf::Instruction;
+use crate::linktype::{describe_arphrd, link_type_for_arphrd, LINKTYPE_LINUX_SLL2};
 use crate::netns::in_netns;
 use crate::sys::{getsockopt, setsockopt, syscall};
 
@@ -25,11 +26,29 @@ pub fn check_interface_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// A raw AF_PACKET socket bound to one interface (once [`PacketSocket::bind`] is called).
+/// The interface name that means every interface, as libpcap's `any` device.
+pub const ANY: &str = "any";
+
+/// The [`Error::LinkType`] of an interface whose hardware type has no raw link type.
+fn no_raw_link_type(iface: &str, arphrd: u16) -> Error {
+    Error::LinkType {
+        iface: iface.to_owned(),
+        message: format!(
+            "interface \"{iface}\" has hardware type {}, which has no link type a raw socket captures: \
+             libpcap captures it in cooked mode (a SOCK_DGRAM socket and a Linux cooked header), which netring \
+             does for the any device only: capture ring:any with the filter \"ifindex N\"",
+            describe_arphrd(arphrd)
+        ),
+    }
+}
+
+/// A raw AF_PACKET socket bound to one interface (once [`PacketSocket::bind`] is called),
+/// or a cooked one on every interface ([`ANY`]).
 #[derive(Debug)]
 pub struct PacketSocket {
     fd: OwnedFd,
     iface: String,
+    /// 0 for [`ANY`].
     ifindex: i32,
 }
 
@@ -46,12 +65,15 @@ pub struct KernelStats {
 
 impl PacketSocket {
     /// Creates a non-blocking AF_PACKET socket with protocol 0 (it receives nothing until
-    /// `bind()` names a protocol) and looks up `iface`, inside `netns` when given.
+    /// `bind()` names a protocol) and looks up `iface`, inside `netns` when given. For
+    /// [`ANY`] the socket is SOCK_DGRAM (packets start at their network header: every
+    /// interface's link layer is different) and binds to no one interface.
     pub fn open(iface: &str, netns: Option<&str>) -> Result<Self> {
         check_interface_name(iface)?;
+        let kind = if iface == ANY { libc::SOCK_DGRAM } else { libc::SOCK_RAW };
         let create = || {
             // SAFETY: socket() takes no pointers; the fd it returns is owned below.
-            unsafe { syscall!(socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0)) }
+            unsafe { syscall!(socket(libc::AF_PACKET, kind | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0)) }
                 .map_err(|e| Error::os(iface, "socket(AF_PACKET)", e))
         };
         let raw = match netns {
@@ -61,8 +83,27 @@ impl PacketSocket {
         // SAFETY: `raw` is a socket fd just returned by socket() and owned by nobody else.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
         let mut socket = PacketSocket { fd, iface: iface.to_owned(), ifindex: 0 };
-        socket.ifindex = socket.interface_index(iface).map_err(|e| Error::os(iface, "SIOCGIFINDEX", e))?;
+        if iface != ANY {
+            socket.ifindex = socket.interface_index(iface).map_err(|e| Error::os(iface, "SIOCGIFINDEX", e))?;
+        }
         Ok(socket)
+    }
+
+    /// Whether the socket is the cooked one of [`ANY`].
+    pub fn cooked(&self) -> bool {
+        self.ifindex == 0
+    }
+
+    /// Name of interface `ifindex` in the socket's network namespace (SIOCGIFNAME).
+    pub fn interface_name(&self, ifindex: i32) -> io::Result<String> {
+        // SAFETY: ifreq is a C struct of integers and arrays, for which all-zero is valid.
+        let mut req: libc::ifreq = unsafe { mem::zeroed() };
+        req.ifr_ifru.ifru_ifindex = ifindex;
+        // SAFETY: SIOCGIFNAME reads ifru_ifindex and writes a NUL-terminated ifr_name
+        // into `req`, which lives for the whole call.
+        unsafe { syscall!(ioctl(self.fd.as_raw_fd(), libc::SIOCGIFNAME as _, &mut req as *mut libc::ifreq)) }?;
+        let name: Vec<u8> = req.ifr_name.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+        Ok(String::from_utf8_lossy(&name).into_owned())
     }
 
     /// The interface the socket is for.
@@ -96,6 +137,26 @@ impl PacketSocket {
         let req = self.ifreq(name, libc::SIOCGIFINDEX)?;
         // SAFETY: SIOCGIFINDEX filled the ifru_ifindex member of the union.
         Ok(unsafe { req.ifr_ifru.ifru_ifindex })
+    }
+
+    /// The interface's ARPHRD_* hardware type (SIOCGIFHWADDR's `ifr_hwaddr.sa_family`), in
+    /// the socket's namespace: what link layer its frames have (see [`crate::linktype`]).
+    pub fn hardware_type(&self) -> Result<u16> {
+        let req = self.ifreq(&self.iface, libc::SIOCGIFHWADDR).map_err(self.err("SIOCGIFHWADDR"))?;
+        // SAFETY: SIOCGIFHWADDR filled the ifru_hwaddr member of the union, a sockaddr.
+        Ok(unsafe { req.ifr_ifru.ifru_hwaddr }.sa_family)
+    }
+
+    /// The libpcap `LINKTYPE_*` of the frames this (SOCK_RAW) socket reads from and sends
+    /// to the interface, from its hardware type. An [`Error::LinkType`] for a hardware type
+    /// libpcap captures in cooked mode only (see [`link_type_for_arphrd`]).
+    /// The cooked socket of [`ANY`] reads LINKTYPE_LINUX_SLL2 (see [`crate::Framing`]).
+    pub fn link_type(&self) -> Result<u32> {
+        if self.cooked() {
+            return Ok(LINKTYPE_LINUX_SLL2);
+        }
+        let arphrd = self.hardware_type()?;
+        link_type_for_arphrd(arphrd, &self.iface).ok_or_else(|| no_raw_link_type(&self.iface, arphrd))
     }
 
     /// The interface's MTU (SIOCGIFMTU).
@@ -269,6 +330,18 @@ impl AsRawFd for PacketSocket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unsupported_hardware_types_are_named() {
+        let e = no_raw_link_type("nlmon0", 824);
+        assert!(matches!(e, Error::LinkType { ref iface, .. } if iface == "nlmon0"), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "interface \"nlmon0\" has hardware type ARPHRD_NETLINK (824), which has no link type a raw socket \
+             captures: libpcap captures it in cooked mode (a SOCK_DGRAM socket and a Linux cooked header), which \
+             netring does for the any device only: capture ring:any with the filter \"ifindex N\""
+        );
+    }
 
     #[test]
     fn interface_names() {

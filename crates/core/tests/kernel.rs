@@ -4,7 +4,7 @@
 mod common;
 
 use common::{frame, netns, A, B};
-use netring_core::{Batch, Capture, Method, PacketSocket, RxOptions, FLAG_VLAN};
+use netring_core::{Batch, Capture, Error, Filter, Method, PacketSocket, RxOptions, Sender, TxOptions, FLAG_VLAN};
 
 fn sender(ns: &str) -> PacketSocket {
     let s = PacketSocket::open(B, Some(ns)).unwrap();
@@ -148,4 +148,36 @@ fn v3_ring_lends_what_it_would_copy() {
 #[cfg_attr(netring_unprivileged, ignore = "needs root (CAP_NET_ADMIN to make namespaces, CAP_NET_RAW)")]
 fn v2_ring_lends_what_it_would_copy() {
     lend_matches_read("v2-lend", RxOptions { version: Some(2), ..Default::default() });
+}
+
+/// The link type follows the interface's hardware type (SIOCGIFHWADDR): lo (ARPHRD_LOOPBACK)
+/// and veth (ARPHRD_ETHER) are Ethernet, a tun (ARPHRD_NONE) raw IP, for captures and
+/// senders alike; a tun needs no process attached to say its type.
+#[test]
+#[cfg_attr(netring_unprivileged, ignore = "needs root (CAP_NET_ADMIN to make namespaces, CAP_NET_RAW)")]
+fn link_type_follows_the_hardware_type() {
+    let Some(ns) = netns("link_type_follows_the_hardware_type") else { return };
+    let status = std::process::Command::new("ip")
+        .args(["-n", &ns.name, "tuntap", "add", "dev", "tun0", "mode", "tun"])
+        .status()
+        .unwrap();
+    assert!(status.success(), "ip tuntap add");
+    let netns = Some(ns.name.clone());
+    for (iface, arphrd, link_type) in [("lo", 772, 1), (A, 1, 1), ("tun0", 0xfffe, 101)] {
+        let socket = PacketSocket::open(iface, netns.as_deref()).unwrap();
+        assert_eq!(socket.hardware_type().unwrap(), arphrd, "{iface}");
+        for method in [Method::Ring, Method::Recv] {
+            let filter = Some(Filter::Expression("icmp".into()));
+            let options = RxOptions { netns: netns.clone(), method, filter, ..Default::default() };
+            assert_eq!(Capture::open(iface, &options).unwrap().link_type(), link_type, "{iface} {method:?}");
+        }
+        let tx = Sender::open(iface, &TxOptions { netns: netns.clone(), ..Default::default() }).unwrap();
+        assert_eq!(tx.link_type(), Some(link_type), "{iface}");
+        tx.check_link_type(link_type).unwrap();
+        assert!(matches!(tx.check_link_type(276), Err(Error::LinkType { .. })), "{iface}");
+    }
+    // An Ethernet-only expression does not compile for the tun's raw IP, after the socket said so.
+    let filter = Some(Filter::Expression("ether broadcast".into()));
+    let options = RxOptions { netns, filter, ..Default::default() };
+    assert!(matches!(Capture::open("tun0", &options), Err(Error::Filter { .. })));
 }

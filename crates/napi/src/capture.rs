@@ -100,6 +100,7 @@ pub struct NativeCapture {
     /// Totals as of close, so `stats()` still answers afterwards.
     last: Stats,
     fanout_group: Option<u16>,
+    link_type: u32,
     pool: BatchPool,
 }
 
@@ -115,8 +116,16 @@ impl NativeCapture {
         let settle = Duration::from_millis(u64::from(capture.block_timeout_ms()) * 2 + 5);
         let waiter = Waiter::new(env, Arc::clone(capture.socket()), settle)?;
         let fanout_group = capture.fanout_group();
+        let link_type = capture.link_type();
         let pool = BatchPool::new(POOL_SPARES, capture.batch_capacity());
-        Ok(NativeCapture { capture: Some(capture), waiter: Some(waiter), last: Stats::default(), fanout_group, pool })
+        Ok(NativeCapture {
+            capture: Some(capture),
+            waiter: Some(waiter),
+            last: Stats::default(),
+            fanout_group,
+            link_type,
+            pool,
+        })
     }
 
     /// Copies out what is ready (one block, the ready frames, or the queued packets)
@@ -179,10 +188,25 @@ impl NativeCapture {
         capture.set_filter(program.as_ref()).map_err(to_napi)
     }
 
+    /// The name of interface `ifindex` in the capture's network namespace (SIOCGIFNAME),
+    /// or `null` when there is none (any more).
+    #[napi]
+    pub fn interface_name(&self, ifindex: i32) -> napi::Result<Option<String>> {
+        let capture = self.capture.as_ref().ok_or_else(closed)?;
+        Ok(capture.socket().interface_name(ifindex).ok())
+    }
+
     /// The PACKET_FANOUT group id joined, or `null`.
     #[napi(getter)]
     pub fn fanout_group(&self) -> Option<u32> {
         self.fanout_group.map(u32::from)
+    }
+
+    /// The libpcap `LINKTYPE_*` of the interface's frames (1 Ethernet, 101 raw IP, …),
+    /// from its hardware type; still answers after `close()`.
+    #[napi(getter)]
+    pub fn link_type(&self) -> u32 {
+        self.link_type
     }
 
     /// Ends pending waits, unmaps the ring and closes the socket. Idempotent.

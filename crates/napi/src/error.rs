@@ -101,6 +101,7 @@ impl From<Error> for JsError {
             Error::Closed => (JsClass::System, "ERR_NETRING_CLOSED"),
             Error::NoLibpcap { .. } => (JsClass::System, "ERR_NETRING_NO_LIBPCAP"),
             Error::BadFile { .. } => (JsClass::System, "ERR_NETRING_BAD_FILE"),
+            Error::LinkType { .. } => (JsClass::System, "ERR_NETRING_LINK_TYPE"),
             Error::File { source, .. } if source.raw_os_error().is_none() => (JsClass::System, "ERR_NETRING_BAD_FILE"),
             _ => (JsClass::System, errno_code(&e)),
         };
@@ -221,5 +222,13 @@ mod tests {
         assert_eq!(js(bad), "ERR_OUT_OF_RANGE|range|filter has 0 instructions; a program has 1 to 4096");
         let f = Error::Filter { expression: "x".into(), message: "m".into() };
         assert!(js(f).starts_with("ERR_INVALID_ARG_VALUE|type|"));
+        // A run-time refusal, not a bad argument: the CLI exits 1 for it.
+        let link = netring_core::check_link_type("nr0", Some(1), 276).unwrap_err();
+        assert_eq!(
+            js(link),
+            "ERR_NETRING_LINK_TYPE|system|frames of link type LINUX_SLL2 (276) cannot be sent through \"nr0\", whose \
+             link type is EN10MB (1): a Linux cooked capture's header was made up by the capturing socket and is not \
+             a frame header"
+        );
     }
 }

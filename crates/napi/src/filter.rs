@@ -3,6 +3,7 @@
 
 use napi::Either;
 use napi_derive::napi;
+use netring_core::linktype::LINKTYPE_ETHERNET;
 use netring_core::{FanoutMode, Filter, Instruction, MAX_FANOUT_GROUP, MAX_SNAPLEN};
 
 use crate::error::{to_napi, JsError};
@@ -96,13 +97,17 @@ impl FanoutOptions {
     }
 }
 
+/// The largest `linkType`: pcapng's link type field is 16 bits.
+const MAX_LINK_TYPE: u32 = u16::MAX as u32;
+
 /// Compiles a tcpdump-syntax filter with libpcap (loaded at run time) into a classic BPF
-/// program for Ethernet, as `tcpdump -dd` prints it; accepted packets keep `snaplen`
-/// bytes (default 262144). Throws when libpcap is not installed or the expression does
-/// not compile (with libpcap's message).
+/// program for frames of `link_type` (a libpcap `LINKTYPE_*`, default 1 Ethernet), as
+/// `tcpdump -y TYPE -dd` prints it; accepted packets keep `snaplen` bytes (default
+/// 262144). Throws when libpcap is not installed or the expression does not compile for
+/// that link type (with libpcap's message).
 #[allow(dead_code)] // called from JavaScript only
 #[napi]
-pub fn compile_filter(expression: String, snaplen: Option<f64>) -> napi::Result<Vec<BpfInstruction>> {
+pub fn compile_filter(expression: String, snaplen: Option<f64>, link_type: Option<f64>) -> napi::Result<Vec<BpfInstruction>> {
     let snaplen = match snaplen {
         None => MAX_SNAPLEN,
         Some(s) if s.fract() == 0.0 && (1.0..=f64::from(MAX_SNAPLEN)).contains(&s) => s as u32,
@@ -110,7 +115,14 @@ pub fn compile_filter(expression: String, snaplen: Option<f64>) -> napi::Result<
             return Err(to_napi(JsError::range(format!("snaplen {s} must be an integer from 1 to {MAX_SNAPLEN}"))))
         }
     };
+    let link_type = match link_type {
+        None => LINKTYPE_ETHERNET,
+        Some(t) if t.fract() == 0.0 && (0.0..=f64::from(MAX_LINK_TYPE)).contains(&t) => t as u32,
+        Some(t) => {
+            return Err(to_napi(JsError::range(format!("linkType {t} must be an integer from 0 to {MAX_LINK_TYPE}"))))
+        }
+    };
     let filter = Filter::Expression(expression);
-    let program = filter.program(snaplen).map_err(to_napi)?;
+    let program = filter.program(snaplen, link_type).map_err(to_napi)?;
     Ok(program.into_iter().map(BpfInstruction::from).collect())
 }

@@ -23,6 +23,7 @@ const FILE_POOL_SPARES: usize = 16;
 #[napi]
 pub struct NativeFileReader {
     reader: Option<FileReader>,
+    link_type: u32,
     pool: BatchPool,
 }
 
@@ -32,7 +33,8 @@ impl NativeFileReader {
     #[napi(constructor)]
     pub fn new(path: String) -> napi::Result<Self> {
         let reader = FileReader::open(&path).map_err(to_napi)?;
-        Ok(NativeFileReader { reader: Some(reader), pool: BatchPool::new(FILE_POOL_SPARES, (0, FILE_BATCH)) })
+        let link_type = reader.link_type();
+        Ok(NativeFileReader { reader: Some(reader), link_type, pool: BatchPool::new(FILE_POOL_SPARES, (0, FILE_BATCH)) })
     }
 
     /// Up to 1024 packets, `null` at the end of the file. A damaged record throws (with its
@@ -41,6 +43,13 @@ impl NativeFileReader {
     pub fn read<'env>(&mut self, env: &'env Env) -> napi::Result<Option<NativeBatch<'env>>> {
         let reader = self.reader.as_mut().ok_or_else(closed)?;
         NativeBatch::read(env, &self.pool, |batch| reader.read(batch, FILE_BATCH, MAX_SNAPLEN))
+    }
+
+    /// The file's libpcap `LINKTYPE_*`: the pcap header's, or the first pcapng interface's
+    /// (each packet's record carries its own interface's).
+    #[napi(getter)]
+    pub fn link_type(&self) -> u32 {
+        self.link_type
     }
 
     /// Packets read so far.
@@ -158,11 +167,13 @@ impl NativeRecorder {
             .count_filters
             .iter()
             .flatten()
-            .map(|expression| Program::compile(expression))
+            .map(|expression| Program::compile(expression, source.link_type()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(to_napi)?;
         let writer = match (&record.write, format) {
-            (Some(path), Some(format)) => Some(FileWriter::create(path, format).map_err(to_napi)?),
+            (Some(path), Some(format)) => {
+                Some(FileWriter::create(path, format, source.link_type(), source.interface()).map_err(to_napi)?)
+            }
             _ => None,
         };
         let packet_buffered = record.packet_buffered.unwrap_or(false);

@@ -46,6 +46,8 @@ pub struct NativeSender {
     /// once rather than when the garbage collector finalizes this object.
     kicker: Option<Kicker>,
     max_frame_length: u32,
+    iface: String,
+    link_type: Option<u32>,
     last: TxStats,
 }
 
@@ -60,6 +62,8 @@ impl NativeSender {
         Ok(NativeSender {
             kicker: Some(sender.kicker()),
             max_frame_length: sender.max_frame_len() as u32,
+            link_type: sender.link_type(),
+            iface,
             sender: Arc::new(Mutex::new(Some(sender))),
             last: TxStats::default(),
         })
@@ -69,6 +73,20 @@ impl NativeSender {
     #[napi(getter)]
     pub fn max_frame_length(&self) -> u32 {
         self.max_frame_length
+    }
+
+    /// The libpcap `LINKTYPE_*` of the interface's frames (1 Ethernet, 101 raw IP, …), or
+    /// `null` for a hardware type a raw socket cannot carry as it is.
+    #[napi(getter)]
+    pub fn link_type(&self) -> Option<u32> {
+        self.link_type
+    }
+
+    /// Throws (ERR_NETRING_LINK_TYPE, naming both link types) when frames of `linkType`
+    /// cannot be sent through this interface as they are.
+    #[napi]
+    pub fn check_link_type(&self, link_type: u32) -> napi::Result<()> {
+        netring_core::check_link_type(&self.iface, self.link_type, link_type).map_err(to_napi)
     }
 
     /// Queues frames `start..end` of a packed batch: their bytes back to back in `data`

@@ -31,11 +31,12 @@ impl Filter {
         }
     }
 
-    /// The program to attach for a capture keeping `snaplen` bytes: the expression
-    /// compiled by libpcap, or the raw program, checked and clamped to `snaplen`.
-    pub fn program(&self, snaplen: u32) -> Result<Vec<Instruction>> {
+    /// The program to attach for a capture keeping `snaplen` bytes of frames of
+    /// `link_type` (a `LINKTYPE_*`): the expression compiled by libpcap for that link
+    /// type, or the raw program, checked and clamped to `snaplen`.
+    pub fn program(&self, snaplen: u32, link_type: u32) -> Result<Vec<Instruction>> {
         let mut program = match self {
-            Filter::Expression(expr) => libpcap::compile(expr, snaplen)?,
+            Filter::Expression(expr) => libpcap::compile(expr, snaplen, link_type)?,
             Filter::Program(program) => program.clone(),
         };
         validate_program(&program)?;
@@ -44,11 +45,12 @@ impl Filter {
     }
 }
 
-/// The program a capture attaches: the user's filter clamped to `snaplen`; without one,
-/// `ret #snaplen` when fewer than [`MAX_SNAPLEN`] bytes are kept; else none at all.
-pub(crate) fn socket_program(filter: Option<&Filter>, snaplen: u32) -> Result<Option<Vec<Instruction>>> {
+/// The program a capture of frames of `link_type` attaches: the user's filter clamped to
+/// `snaplen`; without one, `ret #snaplen` when fewer than [`MAX_SNAPLEN`] bytes are kept;
+/// else none at all.
+pub(crate) fn socket_program(filter: Option<&Filter>, snaplen: u32, link_type: u32) -> Result<Option<Vec<Instruction>>> {
     match filter {
-        Some(filter) => filter.program(snaplen).map(Some),
+        Some(filter) => filter.program(snaplen, link_type).map(Some),
         None if snaplen < MAX_SNAPLEN => Ok(Some(vec![Instruction::new(RET_K, 0, 0, snaplen)])),
         None => Ok(None),
     }
@@ -61,12 +63,12 @@ mod tests {
 
     #[test]
     fn socket_programs() {
-        assert_eq!(socket_program(None, MAX_SNAPLEN).unwrap(), None);
-        assert_eq!(socket_program(None, 64).unwrap(), Some(vec![Instruction::new(RET_K, 0, 0, 64)]));
+        assert_eq!(socket_program(None, MAX_SNAPLEN, 1).unwrap(), None);
+        assert_eq!(socket_program(None, 64, 1).unwrap(), Some(vec![Instruction::new(RET_K, 0, 0, 64)]));
         let raw = Filter::Program(UDP_DST_5000.to_vec());
-        let program = socket_program(Some(&raw), 128).unwrap().unwrap();
+        let program = socket_program(Some(&raw), 128, 1).unwrap().unwrap();
         assert_eq!(program[14].k, 128);
         let bad = Filter::Program(vec![]);
-        assert!(matches!(socket_program(Some(&bad), 64), Err(crate::Error::Program { problem: Problem::OutOfRange, .. })));
+        assert!(matches!(socket_program(Some(&bad), 64, 1), Err(crate::Error::Program { problem: Problem::OutOfRange, .. })));
     }
 }

@@ -11,6 +11,7 @@ use std::sync::{Mutex, OnceLock};
 
 use crate::error::{Error, Result};
 use super::insn::Instruction;
+use crate::linktype::link_type_to_dlt;
 
 /// Environment variable naming the one libpcap file to load instead of [`LIBPCAP_NAMES`]
 /// (read once per process). A path that does not exist simulates a system without libpcap.
@@ -19,8 +20,6 @@ pub const LIBPCAP_ENV: &str = "NETRING_LIBPCAP";
 /// `libpcap.so.0.8`, most other distributions `libpcap.so.1`; `libpcap.so` comes with the
 /// development package only.
 pub const LIBPCAP_NAMES: [&str; 3] = ["libpcap.so.0.8", "libpcap.so.1", "libpcap.so"];
-/// `DLT_EN10MB`: expressions are compiled for Ethernet link-layer headers.
-const DLT_EN10MB: c_int = 1;
 /// `PCAP_NETMASK_UNKNOWN`: `ip broadcast` cannot be used, everything else can.
 const PCAP_NETMASK_UNKNOWN: c_uint = 0xffff_ffff;
 /// pcap_compile()'s optimize argument: 1, as tcpdump does.
@@ -125,19 +124,21 @@ pub fn libpcap_available() -> bool {
     LIBPCAP.get_or_init(load).is_ok()
 }
 
-/// Compiles a tcpdump-syntax `expression` with libpcap for Ethernet (DLT_EN10MB) with
-/// optimisation, as `tcpdump -dd` would: accepted packets return `snaplen` bytes.
+/// Compiles a tcpdump-syntax `expression` with libpcap for frames of `link_type` (a
+/// `LINKTYPE_*`: 1 Ethernet, 101 raw IP, 276 Linux cooked v2, …) with optimisation, as
+/// `tcpdump -y TYPE -dd` would: accepted packets return `snaplen` bytes.
 ///
 /// Errors: [`Error::NoLibpcap`] when libpcap cannot be loaded, [`Error::Filter`] with
 /// libpcap's message when the expression does not compile.
-pub fn compile(expression: &str, snaplen: u32) -> Result<Vec<Instruction>> {
+pub fn compile(expression: &str, snaplen: u32, link_type: u32) -> Result<Vec<Instruction>> {
     let pcap = LIBPCAP.get_or_init(load).as_ref().map_err(|reason| Error::NoLibpcap { reason: reason.clone() })?;
     let filter_error = |message: String| Error::Filter { expression: expression.to_owned(), message };
     let c_expression =
         CString::new(expression).map_err(|_| filter_error("the expression contains a NUL character".into()))?;
     let _serial = COMPILING.lock().unwrap_or_else(|e| e.into_inner());
+    let dlt = link_type_to_dlt(link_type).min(i32::MAX as u32) as c_int;
     // SAFETY: pcap_open_dead() takes two ints and returns NULL or a handle we close below.
-    let handle = unsafe { (pcap.open_dead)(DLT_EN10MB, snaplen.min(i32::MAX as u32) as c_int) };
+    let handle = unsafe { (pcap.open_dead)(dlt, snaplen.min(i32::MAX as u32) as c_int) };
     if handle.is_null() {
         return Err(filter_error("pcap_open_dead() failed (out of memory)".into()));
     }
@@ -190,11 +191,37 @@ mod tests {
         if !have_libpcap("compiles_like_tcpdump_dd") {
             return;
         }
-        assert_eq!(compile("udp and dst port 5000", 262_144).unwrap(), UDP_DST_5000);
-        let short = compile("udp and dst port 5000", 96).unwrap();
+        assert_eq!(compile("udp and dst port 5000", 262_144, 1).unwrap(), UDP_DST_5000);
+        let short = compile("udp and dst port 5000", 96, 1).unwrap();
         assert_eq!(short[14], Instruction::new(crate::bpf::RET_K, 0, 0, 96));
         // An empty expression accepts everything.
-        assert_eq!(compile("", 64).unwrap(), [Instruction::new(crate::bpf::RET_K, 0, 0, 64)]);
+        assert_eq!(compile("", 64, 1).unwrap(), [Instruction::new(crate::bpf::RET_K, 0, 0, 64)]);
+    }
+
+    /// `tcpdump -y RAW -dd icmp` and `tcpdump -y LINUX_SLL2 -dd icmp` (tcpdump 4.99.3,
+    /// libpcap 1.10.3): LINKTYPE_RAW is 101 in files but DLT_RAW (12) for pcap_open_dead().
+    #[test]
+    fn compiles_for_the_link_type() {
+        if !have_libpcap("compiles_for_the_link_type") {
+            return;
+        }
+        let i = Instruction::new;
+        let raw = [
+            i(0x30, 0, 0, 0),
+            i(0x54, 0, 0, 0xf0),
+            i(0x15, 0, 3, 0x40),
+            i(0x30, 0, 0, 9),
+            i(0x15, 0, 1, 1),
+            i(0x6, 0, 0, 0x40000),
+            i(0x6, 0, 0, 0),
+        ];
+        assert_eq!(compile("icmp", 262_144, 101).unwrap(), raw);
+        let sll2 =
+            [i(0x28, 0, 0, 0), i(0x15, 0, 3, 0x800), i(0x30, 0, 0, 29), i(0x15, 0, 1, 1), i(0x6, 0, 0, 0x40000), i(0x6, 0, 0, 0)];
+        assert_eq!(compile("icmp", 262_144, 276).unwrap(), sll2);
+        // Ethernet addresses mean nothing on raw IP: libpcap says so.
+        let err = compile("ether host 02:00:00:00:00:01", 262_144, 101).unwrap_err();
+        assert!(matches!(err, Error::Filter { .. }), "{err:?}");
     }
 
     #[test]
@@ -207,7 +234,7 @@ mod tests {
             ("tcp port 99999", "filter \"tcp port 99999\" does not compile: illegal port number 99999 > 65535"),
         ];
         for (expression, want) in cases {
-            let err = compile(expression, 262_144).unwrap_err();
+            let err = compile(expression, 262_144, 1).unwrap_err();
             assert!(matches!(err, Error::Filter { .. }), "{err:?}");
             assert!(err.to_string().starts_with(want), "got {err}, want {want}");
         }

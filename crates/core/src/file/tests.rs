@@ -50,7 +50,7 @@ fn each_format_round_trips_lengths_and_timestamps() {
         ("a.pcapng", FileFormat::PcapNg, false),
     ] {
         let path = temp(name);
-        let mut w = FileWriter::create(&path, format).unwrap();
+        let mut w = FileWriter::create(&path, format, 1, None).unwrap();
         w.write(&sample()).unwrap();
         assert_eq!(w.finish().unwrap(), 3);
         let (got, err) = read_all(&path);
@@ -67,7 +67,7 @@ fn each_format_round_trips_lengths_and_timestamps() {
 
 fn damaged(name: &str, edit: impl FnOnce(&mut Vec<u8>)) -> (Batch, Option<Error>) {
     let path = temp(name);
-    let mut w = FileWriter::create(&path, FileFormat::Pcap).unwrap();
+    let mut w = FileWriter::create(&path, FileFormat::Pcap, 1, None).unwrap();
     w.write(&sample()).unwrap();
     w.finish().unwrap();
     let mut bytes = std::fs::read(&path).unwrap();
@@ -111,7 +111,7 @@ fn truncated_header_missing_file_and_unwritable_path_are_named() {
     let e = FileReader::open("/nonexistent/x.pcap").unwrap_err();
     assert_eq!(e.errno(), Some(libc::ENOENT));
     assert!(e.to_string().contains("\"/nonexistent/x.pcap\""), "{e}");
-    let e = FileWriter::create("/nonexistent/x.pcap", FileFormat::Pcap).unwrap_err();
+    let e = FileWriter::create("/nonexistent/x.pcap", FileFormat::Pcap, 1, None).unwrap_err();
     assert_eq!(e.errno(), Some(libc::ENOENT));
 }
 
@@ -119,7 +119,7 @@ fn truncated_header_missing_file_and_unwritable_path_are_named() {
 fn flush_puts_the_buffered_packets_in_the_file() {
     for (name, format) in [("flush.pcap", FileFormat::Pcap), ("flush-ns.pcap", FileFormat::PcapNs), ("flush.pcapng", FileFormat::PcapNg)] {
         let path = temp(name);
-        let mut w = FileWriter::create(&path, format).unwrap();
+        let mut w = FileWriter::create(&path, format, 1, None).unwrap();
         w.write(&sample()).unwrap();
         let buffered = std::fs::metadata(&path).unwrap().len();
         w.flush().unwrap();

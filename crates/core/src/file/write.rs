@@ -26,7 +26,7 @@ enum Sink {
     PcapNg(PcapNgWriter<BufWriter<File>>),
 }
 
-/// Writes packets to a new pcap or pcapng file (Ethernet link type).
+/// Writes packets to a new pcap or pcapng file, all of one link type.
 pub struct FileWriter {
     path: String,
     sink: Sink,
@@ -42,7 +42,9 @@ impl std::fmt::Debug for FileWriter {
 impl FileWriter {
     /// Creates (or truncates) `path` and writes the file header, so an unwritable path
     /// fails here, before any capture starts. [`STDIO_PATH`] (`-`) writes to standard output.
-    pub fn create(path: &str, format: FileFormat) -> Result<FileWriter> {
+    /// The header (pcap) or the one Interface Description Block (pcapng) says the packets
+    /// are of `link_type` (a `LINKTYPE_*`); a pcapng IDB also names `interface` (`if_name`).
+    pub fn create(path: &str, format: FileFormat, link_type: u32, interface: Option<&str>) -> Result<FileWriter> {
         let file = if path == STDIO_PATH {
             std::io::stdout().as_fd().try_clone_to_owned().map(File::from)
         } else {
@@ -56,7 +58,7 @@ impl FileWriter {
                 let nanoseconds = format == FileFormat::PcapNs;
                 let header = PcapHeader {
                     snaplen: FILE_SNAPLEN,
-                    datalink: DataLink::ETHERNET,
+                    datalink: DataLink::from(link_type),
                     ts_resolution: if nanoseconds { TsResolution::NanoSecond } else { TsResolution::MicroSecond },
                     // The record headers below are written in the machine's byte order too.
                     endianness: Endianness::native(),
@@ -67,11 +69,12 @@ impl FileWriter {
             }
             FileFormat::PcapNg => {
                 let mut writer = PcapNgWriter::new(out).map_err(write_error)?;
-                let idb = InterfaceDescriptionBlock {
-                    linktype: DataLink::ETHERNET,
-                    snaplen: FILE_SNAPLEN,
-                    options: vec![InterfaceDescriptionOption::IfTsResol(9)],
-                };
+                let mut options = Vec::new();
+                if let Some(name) = interface {
+                    options.push(InterfaceDescriptionOption::IfName(name.into()));
+                }
+                options.push(InterfaceDescriptionOption::IfTsResol(9));
+                let idb = InterfaceDescriptionBlock { linktype: DataLink::from(link_type), snaplen: FILE_SNAPLEN, options };
                 writer.write_pcapng_block(idb).map_err(write_error)?;
                 Sink::PcapNg(writer)
             }

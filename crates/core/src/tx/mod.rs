@@ -23,4 +23,4 @@ pub use options::{
     TxConfig, TxMethod, TxOptions, TxRingConfig, DEFAULT_FRAMES_PER_KICK, DEFAULT_TX_FRAME_COUNT, DEFAULT_TX_FRAME_SIZE,
     MAX_TX_FRAME_SIZE, MIN_TX_SLOT_CAPACITY,
 };
-pub use sender::{Kicker, Sender, TxStats};
+pub use sender::{check_link_type, Kicker, Sender, TxStats};

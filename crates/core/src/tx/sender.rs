@@ -10,6 +10,7 @@ use super::frame::{check_frame_len, frame_limit};
 use super::options::{TxOptions, TxRingConfig};
 use super::ring::TxRing;
 use crate::error::{Error, Result};
+use crate::linktype::{describe_link_type, send_problem};
 use crate::mmap::Mapping;
 use crate::socket::PacketSocket;
 use crate::sys::syscall;
@@ -119,6 +120,29 @@ impl Kicker {
     }
 }
 
+/// An [`Error::LinkType`] naming both link types when frames of `frames` (a `LINKTYPE_*`)
+/// cannot be sent as they are through `iface`, whose frames are `interface` (`None`: a
+/// hardware type with no raw link type): only the same link type can, or raw IP onto a
+/// raw-IP interface; never Linux cooked (SLL, SLL2) headers.
+pub fn check_link_type(iface: &str, interface: Option<u32>, frames: u32) -> Result<()> {
+    let problem = match interface {
+        Some(interface) => send_problem(frames, interface).map(|why| {
+            format!("whose link type is {}: {why}", describe_link_type(interface))
+        }),
+        None => Some("whose hardware type has no link-layer header a raw socket sends".to_owned()),
+    };
+    match problem {
+        None => Ok(()),
+        Some(problem) => Err(Error::LinkType {
+            iface: iface.to_owned(),
+            message: format!(
+                "frames of link type {} cannot be sent through \"{iface}\", {problem}",
+                describe_link_type(frames)
+            ),
+        }),
+    }
+}
+
 /// Sends link-layer frames on one interface through a PACKET_MMAP TX ring or send().
 ///
 /// Dropping a sender with frames still in its ring first sends them ([`Sender::flush`]):
@@ -128,6 +152,8 @@ pub struct Sender {
     socket: Arc<PacketSocket>,
     ring: Option<TxRing>,
     mtu: u32,
+    /// The interface's `LINKTYPE_*`; `None` for a hardware type a raw socket cannot carry.
+    link_type: Option<u32>,
     totals: TxStats,
     /// An error of an automatic kick after a frame was already accepted: returned by the
     /// next call instead of being lost.
@@ -152,10 +178,16 @@ impl Sender {
         };
         socket.bind(0)?;
         let mtu = socket.mtu()?;
+        let link_type = match socket.link_type() {
+            Ok(link_type) => Some(link_type),
+            Err(Error::LinkType { .. }) => None,
+            Err(e) => return Err(e),
+        };
         Ok(Sender {
             socket: Arc::new(socket),
             ring,
             mtu,
+            link_type,
             totals: TxStats::default(),
             deferred: None,
         })
@@ -202,6 +234,18 @@ impl Sender {
     /// The interface's MTU, as read when the sender opened.
     pub fn mtu(&self) -> u32 {
         self.mtu
+    }
+
+    /// The libpcap `LINKTYPE_*` of the frames the interface sends (from its hardware type,
+    /// as for a capture); `None` for a hardware type libpcap captures in cooked mode only.
+    pub fn link_type(&self) -> Option<u32> {
+        self.link_type
+    }
+
+    /// Whether frames read as `frames` (a file's `LINKTYPE_*`) can be sent through this
+    /// interface as they are: see [`check_link_type`].
+    pub fn check_link_type(&self, frames: u32) -> Result<()> {
+        check_link_type(self.socket.iface(), self.link_type, frames)
     }
 
     /// Bytes a TX ring slot holds; `None` for send() senders.
@@ -388,5 +432,27 @@ impl Drop for Sender {
         if self.in_flight() > 0 {
             let _ = self.flush();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_type_messages() {
+        check_link_type("veth-a", Some(1), 1).unwrap();
+        check_link_type("tun0", Some(101), 228).unwrap();
+        let e = check_link_type("veth-a", Some(1), 276).unwrap_err();
+        assert!(matches!(e, Error::LinkType { .. }), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "frames of link type LINUX_SLL2 (276) cannot be sent through \"veth-a\", whose link type is EN10MB (1): \
+             a Linux cooked capture's header was made up by the capturing socket and is not a frame header"
+        );
+        let e = check_link_type("veth-a", Some(1), 101).unwrap_err();
+        assert!(e.to_string().contains("RAW (101) cannot be sent through \"veth-a\", whose link type is EN10MB (1): raw IP"), "{e}");
+        let e = check_link_type("atm0", None, 1).unwrap_err();
+        assert!(e.to_string().contains("whose hardware type has no link-layer header"), "{e}");
     }
 }
