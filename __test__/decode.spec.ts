@@ -77,6 +77,34 @@ function live(tools: string[], title: string, body: (t: ExecutionContext, ns: Ne
   else test.skip(`${title} (skipped: ${why})`, () => {})
 }
 
+/**
+ * Disagreements where tshark is right, written up in /work/notes/oracle-findings.md. They
+ * still fail (netring's views are to change); the message only names the finding.
+ */
+const FINDINGS: [id: string, pattern: RegExp][] = [
+  ['F1 (SLL2 interface index read as a signed number)', /sll\.ifindex: tshark \d+, netring -\d+/],
+  ['F2 (ICMP in IPv6, ICMPv6 in IPv4 not decoded)', /^\S+ (icmp\.\S+|icmpv6\.\S+|layer icmp|layer icmpv6)[: ].*\n\s+tshark protocols (\S*:)?(ipv6:icmp(:|\s|$)|ip:icmpv6)/m],
+  ['F3 (IPv6 payload length 0: a hop-by-hop header and transport read past the packet)', /^\S+ (ipv6\.hopopts\.nxt: tshark \(absent\), netring 1|ipv6 final next header: tshark 0, netring \d+|layer \w+: tshark has not \w+ \(\S*ipv6\.hopopts\), netring has)/m],
+]
+
+/** `d`, named after the finding it is, if any. */
+function known(d: string): string {
+  const found = FINDINGS.find(([, pattern]) => pattern.test(d))
+  return found === undefined ? d : `[known finding ${found[0]}] ${d}`
+}
+
+/**
+ * Fails on `disagreements`: new ones first, so a known finding never hides a new
+ * disagreement in the report, then the known findings (which fail too).
+ */
+function noDisagreements(t: ExecutionContext, disagreements: string[], what: string): void {
+  const named = disagreements.map(known)
+  const fresh = named.filter((d) => !d.startsWith('[known finding'))
+  t.deepEqual(fresh.slice(0, 40), [], `${what}: ${fresh.length} disagreements (the first 40)`)
+  const old = named.filter((d) => d.startsWith('[known finding'))
+  t.deepEqual(old.slice(0, 10), [], `${what}: ${old.length} disagreements that are known findings (the first 10; see /work/notes/oracle-findings.md)`)
+}
+
 /** Every packet the live tests captured, for the prefix test. */
 const captured: Kept[] = []
 /** How often each tshark field was compared over all files, for the last test's report. */
@@ -87,7 +115,7 @@ function judge(t: ExecutionContext, what: string, c: Comparison, minPackets: num
   t.log(`${what}: ${c.packets.length} packets, ${c.compared} fields compared, ${c.skipped} tshark fields of inner or cut layers not compared, ${c.disagreements.length} disagreements`)
   t.true(c.packets.length >= minPackets, `${what}: ${c.packets.length} packets, expected at least ${minPackets}`)
   t.true(c.compared >= c.packets.length * 10, `${what}: only ${c.compared} fields compared over ${c.packets.length} packets`)
-  t.deepEqual(c.disagreements, [], `${what}: netring and tshark disagree (see /work/notes/oracle-findings.md for the known ones)`)
+  noDisagreements(t, c.disagreements, `${what}: netring and tshark disagree`)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -719,7 +747,9 @@ function keep(bytes: Buffer, linkType: number, withInspect: boolean): Kept {
 }
 
 test.serial('decode: every prefix of every packet (captured and hand-built) keeps the layers before the cut, and no getter throws', (t) => {
-  const packets = [...captured, ...handBuilt().map(([, bytes, linkType]) => ({ data: bytes, linkType }))]
+  const packets = [...captured, ...handBuilt()
+    .filter((h) => !isFinding(h))
+    .map(([, bytes, linkType]) => ({ data: bytes, linkType }))]
   // One of each distinct packet (the live tests saw many alike) keeps this quick.
   const seen = new Set<string>()
   let prefixes = 0
@@ -788,14 +818,50 @@ function relink(frame: Buffer, linkType: number): Buffer | undefined {
   }
 }
 
-test.serial('decode: 20 000 seeded random and mutated buffers per link type, no getter, toJSON() or inspect() throws', (t) => {
-  const sources = [...captured.filter((k) => k.linkType === 1).map((k) => k.data), ...handBuilt().filter(([, , l]) => l === 1).map(([, b]) => b)]
+/** `edits` random edits of `seed`: bit flips, boundary bytes, cuts, 16-bit fields, inserts, protocol numbers. */
+function mutate(seed: Buffer, int: (n: number) => number, edits: number): Buffer {
+  let b = Buffer.from(seed)
+  for (let m = edits; m > 0; m--) {
+    const at = int(Math.max(b.length, 1))
+    switch (int(6)) {
+      case 0:
+        if (b.length > 0) b[at] ^= 1 << int(8)
+        break
+      case 1:
+        if (b.length > 0) b[at] = [0, 0xff, 0x7f, 0x80, 1][int(5)]
+        break
+      case 2:
+        b = b.subarray(0, at)
+        break
+      case 3:
+        if (at + 1 < b.length) b.writeUInt16BE([0, 0xffff, 0x8100, 0x88a8, 0x0800, 0x86dd, int(65536)][int(7)], at)
+        break
+      case 4:
+        b = Buffer.concat([b.subarray(0, at), Buffer.from([int(256), int(256), int(256)]), b.subarray(at)])
+        break
+      default:
+        // an IPv6 next header or IPv4 protocol byte to an extension header or transport
+        if (b.length > 0) b[at] = [0, 43, 44, 60, 51, 50, 59, 6, 17, 1, 58][int(11)]
+    }
+  }
+  return b
+}
+
+/** Seeds for `linkType`: the distinct Ethernet packets captured (relinked) and the hand-built frames. */
+function seedsFor(linkType: number): Buffer[] {
+  const frames = handBuilt().filter((h) => !isFinding(h))
+  const sources = [...captured.filter((k) => k.linkType === 1).map((k) => k.data), ...frames.filter(([, , l]) => l === 1).map(([, b]) => b)]
   const distinct = [...new Map(sources.map((b) => [b.toString('hex'), b])).values()]
+  const seeds = distinct.map((f) => relink(f, linkType)).filter((b): b is Buffer => b !== undefined)
+  seeds.push(...frames.filter(([, , l]) => l === linkType).map(([, b]) => b))
+  return seeds
+}
+
+test.serial('decode: 20 000 seeded random and mutated buffers per link type, no getter, toJSON() or inspect() throws', (t) => {
   const failures: string[] = []
   let total = 0
   for (const [name, linkType] of Object.entries(LinkType)) {
-    const seeds = distinct.map((f) => relink(f, linkType)).filter((b): b is Buffer => b !== undefined)
-    seeds.push(...handBuilt().filter(([, , l]) => l === linkType).map(([, b]) => b))
+    const seeds = seedsFor(linkType)
     const rand = prng(0x5eed0000 + linkType)
     const int = (n: number) => Math.floor(rand() * n)
     for (let i = 0; i < 20_000; i++) {
@@ -804,30 +870,7 @@ test.serial('decode: 20 000 seeded random and mutated buffers per link type, no 
         b = Buffer.alloc(int(160))
         for (let j = 0; j < b.length; j++) b[j] = int(256)
       } else {
-        b = Buffer.from(seeds[int(seeds.length)])
-        for (let m = 1 + int(4); m > 0; m--) {
-          const at = int(Math.max(b.length, 1))
-          switch (int(6)) {
-            case 0:
-              if (b.length > 0) b[at] ^= 1 << int(8)
-              break
-            case 1:
-              if (b.length > 0) b[at] = [0, 0xff, 0x7f, 0x80, 1][int(5)]
-              break
-            case 2:
-              b = b.subarray(0, at)
-              break
-            case 3:
-              if (at + 1 < b.length) b.writeUInt16BE([0, 0xffff, 0x8100, 0x88a8, 0x0800, 0x86dd, int(65536)][int(7)], at)
-              break
-            case 4:
-              b = Buffer.concat([b.subarray(0, at), Buffer.from([int(256), int(256), int(256)]), b.subarray(at)])
-              break
-            default:
-              // an IPv6 next header or IPv4 protocol byte to an extension header or transport
-              if (b.length > 0) b[at] = [0, 43, 44, 60, 51, 50, 59, 6, 17, 1, 58][int(11)]
-          }
-        }
+        b = mutate(seeds[int(seeds.length)], int, 1 + int(4))
       }
       total++
       try {
@@ -839,6 +882,27 @@ test.serial('decode: 20 000 seeded random and mutated buffers per link type, no 
   }
   t.is(total, 20_000 * Object.keys(LinkType).length)
   t.deepEqual(failures, [])
+})
+
+needs(['tshark'], 'decode: 1500 seeded mutations per link type agree with tshark field by field', async (t) => {
+  let compared = 0
+  const disagreements: string[] = []
+  for (const [name, linkType] of Object.entries(LinkType)) {
+    const seeds = seedsFor(linkType)
+    const rand = prng(0x0facade0 + linkType)
+    const int = (n: number) => Math.floor(rand() * n)
+    // One or two edits: mostly well-formed packets with one field that lies.
+    const frames = Array.from({ length: 1500 }, () => mutate(seeds[int(seeds.length)], int, 1 + int(2)))
+    const path = join(dir, `mutated-${name}.pcap`)
+    writeFileSync(path, F.pcap(linkType, frames))
+    const c = await compareFile(path, DNS_FIELDS)
+    for (const [field, n] of c.perField) coverage.set(field, (coverage.get(field) ?? 0) + n)
+    compared += c.compared
+    disagreements.push(...c.disagreements)
+  }
+  t.log(`${compared} fields compared`)
+  t.true(compared > 100_000, `only ${compared} fields compared`)
+  noDisagreements(t, disagreements, 'mutated frames')
 })
 
 // ---------------------------------------------------------------------------------------
@@ -887,6 +951,8 @@ function handBuilt(): [string, Buffer, number, Record<string, unknown>][] {
   const later6 = F.ipv6({ ...P6, nextHeader: 44 }, Buffer.concat([F.fragmentHeader(17, 100, true, 7), Buffer.alloc(16, 0x77)]))
   const igmp = F.ipv4({ ...P4, dst: '224.0.0.22', protocol: 2, ttl: 1, options: Buffer.from('94040000', 'hex') }, Buffer.from('2200f9020000000104000000e00000fb', 'hex'))
   const noNext = F.ipv6({ ...P6, nextHeader: 59 }, Buffer.alloc(0))
+  const plenZero = F.ipv6({ ...P6, nextHeader: 0 }, Buffer.concat([F.extension(17, Buffer.alloc(4)), udp6]))
+  plenZero.writeUInt16BE(0, 4)
   // A type 2 routing header (RFC 6275 §6.4: one address, segments left 1) before ICMPv6.
   const routing = F.extension(58, Buffer.concat([Buffer.from([2, 1, 0, 0, 0, 0]), F.ip6('2001:db8::99')]))
   const ip6Routing = F.ipv6({ ...P6, nextHeader: 43 }, Buffer.concat([routing, echo6]))
@@ -974,6 +1040,11 @@ function handBuilt(): [string, Buffer, number, Record<string, unknown>][] {
     ['IPv6 later fragment: no UDP header', ether(0x86dd, later6), 1, { ipv6: { protocol: 17, fragment: { offset: 100, more: true, id: 7 } }, udp: undefined }],
     ['IPv4 router alert option, IGMP', ether(0x0800, igmp), 1, { ipv4: { headerLength: 24, protocol: 2, options: '94040000' }, tcp: undefined, udp: undefined, icmp: undefined }],
     ['IPv6 no next header', ether(0x86dd, noNext), 1, { ipv6: { nextHeader: 59, protocol: 59, payloadLength: 0 } }],
+    // Findings (/work/notes/oracle-findings.md): these fail until the views change.
+    ['SLL2 interface index above 2^31 (finding F1: libpcap and tshark read it unsigned)', F.sll2(0, 1, 0x86dd0003, Buffer.from(MA.replace(/:/g, ''), 'hex'), 0x0800, ip4Udp), 276, { sll: { ifindex: 0x86dd0003 } }],
+    ['ICMP echo in IPv6 (finding F2: protocol 1 is ICMP whatever the IP version)', ether(0x86dd, F.ipv6({ ...P6, nextHeader: 1 }, echo)), 1, { ipv6: { protocol: 1 }, icmp: { type: 8, code: 0, id: 0x1234, seq: 7 } }],
+    ['ICMPv6 echo in IPv4 (finding F2: protocol 58 is ICMPv6 whatever the IP version)', ether(0x0800, F.ipv4({ ...P4, protocol: 58 }, echo6)), 1, { ipv4: { protocol: 58 }, icmpv6: { type: 128, id: 0xabcd } }],
+    ['IPv6 payload length 0, hop-by-hop without a Jumbo Payload option (finding F3: no payload, RFC 2675 §3)', ether(0x86dd, plenZero), 1, { ipv6: { payloadLength: 0 }, udp: undefined, decodeError: { layer: 'ipv6-extension' } }],
     ['SLL2 IPv6 ICMPv6', F.sll2(0, 772, 1, Buffer.alloc(6), 0x86dd, ip6Echo), 276, { sll: { version: 2, packetType: 0, hardwareType: 772, ifindex: 1, address: '00:00:00:00:00:00', protocol: 0x86dd }, icmpv6: { type: 128 } }],
     ['NULL (host order) IPv4 TCP', F.loopback(2, ip4Tcp, false), 0, { ipv4: { protocol: 6 }, tcp: { dstPort: 443 }, ethernet: undefined }],
     ['LOOP (network order) IPv6', F.loopback(24, ip6Echo, true), 108, { ipv6: { hopLimit: 255 }, icmpv6: { seq: 0x0102 } }],
@@ -984,8 +1055,9 @@ function handBuilt(): [string, Buffer, number, Record<string, unknown>][] {
   ]
 }
 
-test('decode: hand-built frames of each protocol give the field values they were built with', (t) => {
-  for (const [name, bytes, linkType, want] of handBuilt()) {
+/** Checks decode() of each frame against its written-out views. */
+function checkHandBuilt(t: ExecutionContext, frames: ReturnType<typeof handBuilt>): void {
+  for (const [name, bytes, linkType, want] of frames) {
     const p = decode(bytes, linkType)
     t.is(p.linkType, linkType, name)
     if (!('decodeError' in want)) t.is(p.decodeError, undefined, `${name}: ${JSON.stringify(p.decodeError)}`)
@@ -1000,12 +1072,25 @@ test('decode: hand-built frames of each protocol give the field values they were
     }
     t.notThrows(() => inspect(p), name)
   }
+}
+
+const isFinding = ([name]: [string, ...unknown[]]) => name.includes('(finding ')
+
+test('decode: hand-built frames of each protocol give the field values they were built with', (t) => {
+  checkHandBuilt(
+    t,
+    handBuilt().filter((h) => !isFinding(h)),
+  )
   // Every view is the same object shape in toJSON() as read one by one.
   const p = decode(handBuilt()[0][1])
   t.like(p.toJSON(), { ethernet: { src: MA }, ipv4: { src: P4.src }, tcp: { dstPort: 443 } })
   // The IPv4 options and TCP options are the header bytes after the fixed part.
   t.is(Buffer.from(p.tcp.options).toString('hex'), SYN_OPTIONS.toString('hex'))
   t.is(p.payload?.length ?? 0, 0)
+})
+
+test('decode: the frames of the oracle findings give the values tshark gives (fail until the views change)', (t) => {
+  checkHandBuilt(t, handBuilt().filter(isFinding))
 })
 
 needs(['tshark'], 'decode: hand-built frames agree with tshark field by field', async (t) => {
@@ -1023,7 +1108,7 @@ needs(['tshark'], 'decode: hand-built frames agree with tshark field by field', 
   }
   t.log(`${compared} fields compared`)
   t.true(compared > 200, `only ${compared} fields compared`)
-  t.deepEqual(disagreements, [])
+  noDisagreements(t, disagreements, 'hand-built frames')
 })
 
 test.after('the tshark fields no test compared', () => {
