@@ -1111,7 +1111,7 @@ needs(['tshark'], 'decode: hand-built frames agree with tshark field by field', 
   noDisagreements(t, disagreements, 'hand-built frames')
 })
 
-test.after('the tshark fields no test compared', () => {
+test.after('the tshark fields no test compared', (t) => {
   const never = [...FIELDS, ...DNS_FIELDS].map((f) => f.name).filter((name) => !coverage.has(name))
-  if (coverage.size > 0) console.log(`decode oracle: ${coverage.size} tshark fields compared; never compared (no packet had them): ${never.join(' ') || 'none'}`)
+  if (coverage.size > 0) t.log(`${coverage.size} tshark fields compared; never compared (no packet had them): ${never.join(' ') || 'none'}`)
 })
