@@ -144,6 +144,7 @@ test('dns: the typical response, whole', (t) => {
     ],
     authorities: [],
     additionals: [],
+    counts: { questions: 1, answers: 2, authorities: 0, additionals: 0 },
   })
 })
 
@@ -298,6 +299,7 @@ test('dns: label types 0x40 and 0x80 are errors', (t) => {
 test('dns: counts that lie and data that does not fit its type', (t) => {
   const lying = decode(message({ id: 0, flags: RESPONSE, counts: [1, 3, 0, 0] }, [question('a.example', 1)], [record(ptr(12), 1, 1, Buffer.from([1, 2, 3, 4]))]))
   t.is(lying.answers.length, 1)
+  t.deepEqual(lying.counts, { questions: 1, answers: 3, authorities: 0, additionals: 0 }, 'the header as it is')
   t.regex(lying.error ?? '', /^answers\[1\] at offset 43: the message ends \(43 bytes\) but the header counts 3$/)
   const cases: [Buffer, RegExp][] = [
     [record('x', 1, 1, Buffer.from([1, 2, 3])), /A data is 3 bytes, not 4/],

@@ -88,7 +88,27 @@ test('pcapfile: a truncated file header, a non-capture file and a missing file a
   writeFileSync(text, 'this is no capture file, just some text')
   t.throws(() => open(`pcapfile:${text}`), { message: /not a pcap or pcapng file/ })
   t.throws(() => open(`pcapfile:${join(dir, 'missing.pcap')}`), { code: 'ENOENT', message: /missing\.pcap/ })
-  t.throws(() => open(`pcapfile:${short}`, { snaplen: 64 }), { instanceOf: TypeError, message: /takes no options but signal; got snaplen/ })
+  t.throws(() => open(`pcapfile:${short}`, { snaplen: 64 }), { instanceOf: TypeError, message: /takes no options but filter and signal; got snaplen/ })
+})
+
+test('pcapfile: a filter keeps what tcpdump keeps with it, across batches it empties; a bad one is named', async (t) => {
+  // 3000 packets in three read batches; the filter keeps only some of the last batch's.
+  const path = join(dir, 'filtered.pcap')
+  writeFileSync(path, pcapFixture(3000, (i) => 60 + (i % 7)))
+  for (const [filter, seen] of [
+    ['greater 65 and len < 66', 'len 65'],
+    ['ether[14:4] >= 2990', 'seq >= 2990'],
+  ] as const) {
+    const expected = Number(/^(\d+) packets?/m.exec(tcpdump('--count', '-r', path, filter))?.[1])
+    let n = 0
+    for await (const p of open(`pcapfile:${path}`, { filter })) {
+      n++
+      t.true(p.length === 65 || seen !== 'len 65', `${seen}: a ${p.length}-byte packet got through`)
+    }
+    t.true(expected > 0, `tcpdump keeps some packets with ${filter}`)
+    t.is(n, expected, filter)
+  }
+  t.throws(() => open(`pcapfile:${path}`, { filter: 'udp prot 53' }), { message: /filter "udp prot 53" does not compile/ })
 })
 
 test('record: an unwritable path fails before the capture starts', (t) => {
@@ -123,6 +143,32 @@ async function recordFrames(ns: Netns, path: string, frames: Buffer[], format?: 
   const done = recorder.stop()
   if (done.packets !== frames.length) throw new Error(`recorded ${done.packets} of ${frames.length}`)
 }
+
+privileged('record({ packetBuffered }) has written each batch by the time progress() counts it', async (t, ns) => {
+  const path = join(dir, 'buffered.pcap')
+  const recorder = record(`ring:${A}`, { netns: ns.name, write: path, packetBuffered: true })
+  try {
+    const tx = openTx(`int:${B}`, { netns: ns.name })
+    await tx.sendBatch(Array.from({ length: 5 }, (_, i) => frame(i, 100)))
+    await tx.close()
+    // Not a timing assertion: the recorder writes a batch, then counts it. Unbuffered,
+    // the file would hold only its header until the 64 KiB buffer or the 1 s flush.
+    while (recorder.progress().packets < 5) await new Promise((resolve) => setTimeout(resolve, 5))
+    t.deepEqual(tcpdumpCount(path), { packets: 5, bytes: 500 })
+  } finally {
+    recorder.stop()
+  }
+})
+
+privileged('record → pcapng names the interface and ends with the statistics block dumpcap writes', async (t, ns) => {
+  const path = join(dir, 'stats.pcapng')
+  await recordFrames(ns, path, Array.from({ length: 20 }, (_, i) => frame(i, 80)))
+  const names = execFileSync('tshark', ['-r', path, '-T', 'fields', '-e', 'frame.interface_name'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+  t.deepEqual([...new Set(names.trim().split('\n'))], [A])
+  const info = execFileSync('capinfos', [path], { encoding: 'utf8' })
+  t.regex(info, /Number of stat entries = 1/)
+  t.regex(info, /Name = nr0/)
+})
 
 for (const [name, format] of [
   ['recorder.pcap', undefined],

@@ -37,10 +37,13 @@ export class Capture implements AsyncIterable<Packet> {
     checkOptions(options, CAPTURE_OPTIONS)
     const { signal, ...native } = options ?? {}
     signal?.throwIfAborted()
-    if (scheme === 'pcapfile' && Object.keys(native).length > 0) {
-      throw new TypeError(`a pcapfile: capture takes no options but signal; got ${Object.keys(native).join(', ')}`)
+    const { filter, ...rest } = native
+    if (scheme === 'pcapfile' && Object.keys(rest).length > 0) {
+      throw new TypeError(`a pcapfile: capture takes no options but filter and signal; got ${Object.keys(rest).join(', ')}`)
     }
-    this.#native = call(() => (scheme === 'pcapfile' ? new FileSource(iface) : new NativeCapture(iface, scheme, native)))
+    this.#native = call(() =>
+      scheme === 'pcapfile' ? new FileSource(iface, filter as string | BpfInstruction[] | undefined) : new NativeCapture(iface, scheme, native),
+    )
     this.uri = `${scheme}:${iface}`
     this.interface = iface
     this.scheme = scheme

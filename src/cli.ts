@@ -16,10 +16,10 @@ import { record } from './record'
 import { openTx } from './sender'
 
 const USAGE: Record<string, string> = {
-  stats: 'usage: netring stats <uri> | -i IFACE | -r FILE [-c COUNT] [--duration SECONDS] [-f FILTER] [-s SNAPLEN] [-p] [RING OPTIONS] [--netns NAME] [EXPRESSION]',
+  stats: 'usage: netring stats <uri> | -i IFACE | -r FILE [-c COUNT] [--duration SECONDS] [-f FILTER] [-s SNAPLEN] [-p] [-Q in|out|inout] [RING OPTIONS] [--netns NAME] [EXPRESSION]',
   capture:
-    'usage: netring capture <uri> | -i IFACE | -r FILE [-w FILE [-U] [--format pcap|pcap-ns|pcapng] | -q -e -v -x -X -t -l] [-c COUNT] [--duration SECONDS] [-s SNAPLEN] [-p] [RING OPTIONS] [--netns NAME] [EXPRESSION]',
-  replay: 'usage: netring replay FILE <uri> [--pps N] [--loop N] [--netns NAME]',
+    'usage: netring capture <uri> | -i IFACE | -r FILE [-w FILE [-U] [-C SIZE] [-G SECONDS] [-W N] [--format pcap|pcap-ns|pcapng] | -q -e -v -x -X -t -l] [-c COUNT] [--duration SECONDS] [-s SNAPLEN] [-p] [-Q in|out|inout] [RING OPTIONS] [--netns NAME] [EXPRESSION]',
+  replay: 'usage: netring replay FILE <uri> [--pps N | --timing original [--speed X]] [--loop N] [--netns NAME]',
   interfaces: 'usage: netring interfaces',
 }
 const MAIN_USAGE = 'usage: netring <stats|capture|replay|interfaces> [options]  (netring COMMAND --help, netring --version)'
@@ -31,8 +31,10 @@ ring:IFACE, as do -i IFACE; -r FILE means pcapfile:FILE. Words after the source 
 tcpdump filter EXPRESSION (the kernel filter), as with tcpdump.`
 
 /** The help lines of the source options, which stats and capture share. */
-const SOURCE_FLAGS = `  -i, --interface IFACE capture on IFACE (ring:IFACE)
-  -r, --read FILE       read FILE (pcap or pcapng; - for standard input)`
+const SOURCE_FLAGS = `  -i, --interface IFACE capture on IFACE (ring:IFACE); any for every interface
+  -r, --read FILE       read FILE (pcap or pcapng; - for standard input)
+  -Q, --direction in|out|inout
+                        only packets that arrive (in) or leave (out); default inout`
 
 /** The help lines of the capture's options, which stats and capture share. */
 const CAPTURE_FLAGS = `  -s, --snaplen N       bytes kept per packet (1 to 262144; 0 means 262144)
@@ -79,6 +81,12 @@ ${SOURCE_FLAGS}
                         the capture and its filter work: a typo never touches a file
   -U, --packet-buffered write each batch to FILE as soon as it is read (otherwise the
                         64 KiB buffer is written when full and at least every second)
+  -C, --file-size SIZE  a new file once FILE holds more than SIZE million bytes (a k, m
+                        or g after it: KiB, MiB, GiB); the next ones are FILE1, FILE2, …
+  -G, --rotate-seconds SECONDS
+                        a new file every SECONDS; FILE is a strftime template
+  -W, --file-count N    with -C, at most N files, reused in turn (FILE0…); with -G
+                        alone, stop after N files
   -q                    print less protocol detail (tcp N, UDP, length N)
   -e                    print the link-layer header too
   -v                    print the IP header's fields (tcpdump's first -v line)
@@ -103,7 +111,10 @@ the TX ring of <uri> (ring:IFACE, int:IFACE or a bare interface name). FILE's li
 must be the interface's (raw IP may go onto a raw-IP interface): a Linux cooked capture
 (tcpdump -i any) or a raw-IP file onto Ethernet is refused before anything is sent.
 
-      --pps N           at most N frames per second
+      --pps N           at most N frames per second (default: as fast as the ring goes)
+      --timing original keep the file's own gaps between frames
+      --speed X         with the file's gaps divided by X (2: twice as fast); implies
+                        --timing original
       --loop N          send the file N times (default 1)
       --netns NAME      open the socket in network namespace NAME
   -h, --help            this help`,
@@ -132,7 +143,22 @@ const source = {
   snaplen: { type: 'string', short: 's' },
   'no-promiscuous-mode': { type: 'boolean', short: 'p' },
   numeric: { type: 'boolean', short: 'n', multiple: true },
+  direction: { type: 'string', short: 'Q' },
 } as const
+
+/**
+ * tcpdump's `-Q in|out|inout`: which way the packets go. `in` is PACKET_IGNORE_OUTGOING
+ * (libpcap's way too); `out` puts libpcap's `outbound` (the kernel's packet type) before
+ * the filter. Both run in the kernel, so what they leave out is not counted as received.
+ */
+function direction(values: Values, uri: string, filter: string | undefined): { ignoreOutgoing?: boolean; filter?: string } {
+  const way = values.direction as string | undefined
+  if (way === undefined || way === 'inout') return { filter }
+  if (way !== 'in' && way !== 'out') throw new UsageError(`-Q ${way} must be in, out or inout`)
+  if (uri.startsWith('pcapfile:')) throw new UsageError('-Q needs a live capture: a file has no direction to filter on')
+  if (way === 'in') return { ignoreOutgoing: true, filter }
+  return { filter: filter === undefined ? 'outbound' : `outbound and (${filter})` }
+}
 
 /** The geometry of a `ring:` capture, as openRing's version, blockCount and frameCount. */
 const ring = {
@@ -156,6 +182,9 @@ const OPTIONS: Record<string, ParseArgsConfig['options']> = {
     ...source,
     write: { type: 'string', short: 'w' },
     'packet-buffered': { type: 'boolean', short: 'U' },
+    'file-size': { type: 'string', short: 'C' },
+    'rotate-seconds': { type: 'string', short: 'G' },
+    'file-count': { type: 'string', short: 'W' },
     count: { type: 'string', short: 'c' },
     duration: { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
@@ -168,7 +197,7 @@ const OPTIONS: Record<string, ParseArgsConfig['options']> = {
     filter: { type: 'string', short: 'f', multiple: true },
     format: { type: 'string' },
   },
-  replay: { ...common, pps: { type: 'string' }, loop: { type: 'string' } },
+  replay: { ...common, pps: { type: 'string' }, loop: { type: 'string' }, timing: { type: 'string' }, speed: { type: 'string' } },
   interfaces: { help: { type: 'boolean', short: 'h' } },
 }
 
@@ -236,13 +265,14 @@ async function runRecording({ uri, expression }: Source, values: Values, write?:
   }
   const option = write === undefined ? undefined : onlyFilter(values)
   if (option !== undefined && expression !== undefined) throw new UsageError('give the filter as -f or as an EXPRESSION, not both')
-  const filter = option ?? expression
+  const { filter, ignoreOutgoing } = direction(values, uri, option ?? expression)
   const netns = values.netns as string | undefined
   const geometry = { version, blockCount, frameCount }
   // Promiscuous by default on a live interface, as tcpdump; -p turns it off.
   const promiscuous = uri.startsWith('pcapfile:') ? undefined : values['no-promiscuous-mode'] !== true
   const packetBuffered = write === undefined ? undefined : values['packet-buffered'] === true
-  const recorder = record(uri, { count, snaplen, promiscuous, ...geometry, filter, netns, write, format, countFilters, packetBuffered })
+  const rotate = write === undefined ? undefined : rotation(values)
+  const recorder = record(uri, { count, snaplen, promiscuous, ignoreOutgoing, ...geometry, filter, netns, write, format, countFilters, packetBuffered, rotate })
   // As tcpdump does: tells a script (and the tests) that the capture is open.
   process.stderr.write(`netring: ${uri.startsWith('pcapfile:') ? 'reading from' : 'listening on'} ${uri}\n`)
   const started = performance.now()
@@ -303,20 +333,48 @@ async function capture(positionals: string[], values: Values): Promise<void> {
   process.stderr.write(`${p.packets} packets captured, ${p.received} received by filter, ${p.dropped} dropped by kernel\n`)
 }
 
+/** tcpdump's -C SIZE units: millions of bytes, or with k, m, g binary units. */
+const SIZE_UNITS: Record<string, number> = { '': 1e6, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }
+
+/** -C, -G and -W as record()'s `rotate`, or undefined without them. */
+function rotation(values: Values): { size?: number; seconds?: number; files?: number } | undefined {
+  const text = values['file-size'] as string | undefined
+  let size: number | undefined
+  if (text !== undefined) {
+    const match = /^(\d+(?:\.\d+)?)([kmg]?)$/i.exec(text)
+    size = match === null ? NaN : Math.round(Number(match[1]) * SIZE_UNITS[match[2].toLowerCase()])
+    if (!(size >= 1)) throw new UsageError(`-C ${text} must be a positive size in millions of bytes (or with k, m, g)`)
+  }
+  const seconds = positiveNumber(values, 'rotate-seconds')
+  const files = positiveNumber(values, 'file-count')
+  if (files !== undefined && size === undefined && seconds === undefined) throw new UsageError('-W needs -C or -G')
+  return size === undefined && seconds === undefined ? undefined : { size, seconds, files }
+}
+
 /** The options that shape printed lines, which mean nothing with -w. */
 const PRINT_FLAGS = ['quiet', 'link', 'verbose', 'hex', 'ascii', 'time', 'line-buffered']
+
+/** Interface names of this process's network namespace by index, read once. */
+let localInterfaces: Map<number, string> | undefined
+
+function localInterfaceName(ifindex: number): string | undefined {
+  localInterfaces ??= new Map(readdirSync('/sys/class/net').map((name) => [Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8')), name]))
+  return localInterfaces.get(ifindex)
+}
 
 /** The `-t` family: how many t's say how the time is printed. */
 const TIME_FORMATS: TimeFormat[] = ['time', 'none', 'epoch', 'delta', 'date', 'since-first']
 
 /** `-c` can stop a capture mid-batch: the packets after it are not printed. */
 async function print({ uri, expression }: Source, values: Values): Promise<void> {
-  if (values['packet-buffered'] !== undefined || values.format !== undefined) throw new UsageError('-U and --format are for -w FILE')
+  for (const flag of ['packet-buffered', 'format', 'file-size', 'rotate-seconds', 'file-count']) {
+    if (values[flag] !== undefined) throw new UsageError('-U, --format, -C, -G and -W are for -w FILE')
+  }
   const count = positiveNumber(values, 'count')
   const seconds = positiveNumber(values, 'duration', false)
   const option = onlyFilter(values)
   if (option !== undefined && expression !== undefined) throw new UsageError('give the filter as -f or as an EXPRESSION, not both')
-  const filter = option ?? expression
+  const { filter, ignoreOutgoing } = direction(values, uri, option ?? expression)
   const times = (values.time as boolean[] | undefined)?.length ?? 0
   if (times >= TIME_FORMATS.length) throw new UsageError(`-t is given ${times} times; at most ${TIME_FORMATS.length - 1} (-ttttt)`)
   const hex = (values.hex as boolean[] | undefined)?.length ?? 0
@@ -334,9 +392,14 @@ async function print({ uri, expression }: Source, values: Values): Promise<void>
   const geometry = { version: positiveNumber(values, 'tpacket'), blockCount: positiveNumber(values, 'blocks'), frameCount: positiveNumber(values, 'frames') }
   const capture = open(
     uri,
-    live ? { ...geometry, snaplen, filter, netns: values.netns as string | undefined, promiscuous: values['no-promiscuous-mode'] !== true } : filter === undefined ? {} : { filter },
+    live
+      ? { ...geometry, snaplen, filter, ignoreOutgoing, netns: values.netns as string | undefined, promiscuous: values['no-promiscuous-mode'] !== true }
+      : filter === undefined ? {} : { filter },
   )
   process.stderr.write(`netring: ${live ? 'listening on' : 'reading from'} ${uri}\n`)
+  // A live capture names its namespace's interfaces; a file's indexes are looked up
+  // here, as tcpdump does.
+  printOptions.interfaceName = live ? (ifindex) => capture.interfaceName(ifindex) : localInterfaceName
   const printer = new PacketPrinter(printOptions)
   const lineBuffered = values['line-buffered'] === true
   const stop = (): void => capture.close()
@@ -378,6 +441,10 @@ async function replay(positionals: string[], values: Values): Promise<void> {
   const file = given.startsWith('pcapfile:') ? given.slice('pcapfile:'.length) : given
   const rate = positiveNumber(values, 'pps')
   const loops = positiveNumber(values, 'loop') ?? 1
+  const speed = positiveNumber(values, 'speed', false)
+  if (values.timing !== undefined && values.timing !== 'original') throw new UsageError(`--timing ${String(values.timing)} must be original`)
+  const timed = values.timing === 'original' || speed !== undefined
+  if (timed && rate !== undefined) throw new UsageError('--pps and --timing/--speed are two paces; give one')
   const tx = openTx(uri, { rate, netns: values.netns as string | undefined })
   let frames = 0
   try {
@@ -391,8 +458,26 @@ async function replay(positionals: string[], values: Values): Promise<void> {
         if (error instanceof Error) error.message = `cannot replay ${file}: ${error.message}`
         throw error
       }
+      const pace = timed ? new FilePace(speed ?? 1) : undefined
       for await (const batch of source.batches()) {
-        const data = [...batch].map((packet) => packet.data)
+        let data: Buffer[] = []
+        for (const packet of batch) {
+          // Frames due together go out together; a gap of a millisecond or more is slept,
+          // counted from when the first frame went out.
+          if (pace !== undefined && pace.wait(packet.timestamp) >= 1) {
+            await tx.sendBatch(data)
+            frames += data.length
+            data = []
+            await new Promise((resolve) => setTimeout(resolve, pace.wait(packet.timestamp)))
+          }
+          data.push(packet.data)
+          if (pace?.started === false) {
+            await tx.sendBatch(data)
+            frames += data.length
+            data = []
+            pace.start(packet.timestamp)
+          }
+        }
         await tx.sendBatch(data)
         frames += data.length
       }
@@ -400,6 +485,34 @@ async function replay(positionals: string[], values: Values): Promise<void> {
   } finally {
     const stats = await tx.close()
     process.stderr.write(`${frames} frames replayed, ${stats.sent} sent, ${stats.errors} errors\n`)
+  }
+}
+
+/** When each frame of a file is due, to keep its own gaps (divided by `speed`) from the
+ * moment the first one went out. */
+class FilePace {
+  readonly #speed: number
+  #first = 0n
+  #start = 0n
+  started = false
+
+  constructor(speed: number) {
+    this.#speed = speed
+  }
+
+  /** The first frame, captured at `timestamp` (ns), has gone out. */
+  start(timestamp: bigint): void {
+    this.#first = timestamp
+    this.#start = process.hrtime.bigint()
+    this.started = true
+  }
+
+  /** Milliseconds until the frame captured at `timestamp` is due, 0 if it is. */
+  wait(timestamp: bigint): number {
+    if (!this.started) return 0
+    const due = Number(timestamp - this.#first) / this.#speed
+    const now = Number(process.hrtime.bigint() - this.#start)
+    return Math.max(0, (due - now) / 1e6)
   }
 }
 

@@ -172,6 +172,9 @@ export interface DnsMessage {
   answers: DnsRecord[]
   authorities: DnsRecord[]
   additionals: DnsRecord[]
+  /** What the header says each section holds (QDCOUNT, ANCOUNT, NSCOUNT, ARCOUNT): the
+   * arrays' lengths unless the message is cut short or the counts lie. */
+  counts: { questions: number; answers: number; authorities: number; additionals: number }
   /**
    * Set when the message was cut short or malformed: where decoding stopped and why, e.g.
    * `answers[1] at offset 45: RDLENGTH 16 runs past the message's end (58 bytes)`. The
@@ -240,6 +243,12 @@ export function decodeDns(bytes: Uint8Array, offset = 0, length?: number, tcp = 
     answers: [],
     authorities: [],
     additionals: [],
+    counts: {
+      questions: (bytes[base + 4] << 8) | bytes[base + 5],
+      answers: (bytes[base + 6] << 8) | bytes[base + 7],
+      authorities: (bytes[base + 8] << 8) | bytes[base + 9],
+      additionals: (bytes[base + 10] << 8) | bytes[base + 11],
+    },
   }
   const r: Reader = { bytes, base, end, pos: base + HEADER_LENGTH }
   const qdcount = (bytes[base + 4] << 8) | bytes[base + 5]

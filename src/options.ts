@@ -2,7 +2,7 @@
  * The options of captures and senders, and the checks of their types: every option is
  * checked before any system call, here for shape and natively for ranges and geometry.
  */
-import type { BpfInstruction, CaptureOptions as NativeCaptureOptions, FanoutOptions, RecordOptions, TxOptions as NativeTxOptions } from './native'
+import type { BpfInstruction, CaptureOptions as NativeCaptureOptions, FanoutOptions, RecordOptions, RotateOptions, TxOptions as NativeTxOptions } from './native'
 
 /** How a fanout group picks the member for each packet; see `FanoutOptions.mode`. */
 export type FanoutMode = FanoutOptions['mode']
@@ -25,7 +25,7 @@ export interface TxOptions extends NativeTxOptions {
 }
 
 /** What `checkOptions` checks an option's value against. */
-export type OptionType = 'number' | 'boolean' | 'string' | 'signal' | 'filter' | 'fanout' | 'strings'
+export type OptionType = 'number' | 'boolean' | 'string' | 'signal' | 'filter' | 'fanout' | 'strings' | 'rotate'
 
 export const CAPTURE_OPTIONS: Record<keyof CaptureOptions, OptionType> = {
   version: 'number',
@@ -102,7 +102,10 @@ export const RECORD_OPTIONS: Record<keyof (Omit<CaptureOptions, 'signal' | 'zero
   count: 'number',
   countFilters: 'strings',
   packetBuffered: 'boolean',
+  rotate: 'rotate',
 }
+
+const ROTATE_OPTIONS: Record<keyof RotateOptions, OptionType> = { size: 'number', seconds: 'number', files: 'number' }
 
 /** Type checks against `types`; ranges and geometry rules are checked natively, before any syscall. */
 export function checkOptions(options: unknown, types: Record<string, OptionType>, what = 'option'): void {
@@ -123,6 +126,10 @@ export function checkOptions(options: unknown, types: Record<string, OptionType>
     }
     if (want === 'fanout') {
       checkFanout(value)
+      continue
+    }
+    if (want === 'rotate') {
+      checkOptions(value, ROTATE_OPTIONS, 'rotate option')
       continue
     }
     if (want === 'strings') {

@@ -26,6 +26,9 @@ export interface PrintOptions {
   verbose?: number
   /** `-t`…: default the time of day (local time, microseconds). */
   time?: TimeFormat
+  /** The name of interface `ifindex`, for Linux cooked v2 packets (`any`); tcpdump asks
+   * its own namespace, and prints `?` for an index it does not know. */
+  interfaceName?: (ifindex: number) => string | undefined
 }
 
 const ETHERTYPES: Record<number, string> = {
@@ -113,19 +116,27 @@ export class PacketPrinter {
     const o = this.#options
     const ethernet = p.ethernet
     if (ethernet !== undefined) {
-      let head = ''
-      if (o.link === true) {
-        head = `${ethernet.src} > ${ethernet.dst}`
-        head += ethernet.type <= 1500 ? ', 802.3' : `, ${ethertypeText(ethernet.type, o.quiet === true)}`
-        head += `, length ${p.length}: `
+      const header = (): string =>
+        `${ethernet.src} > ${ethernet.dst}${ethernet.type <= 1500 ? ', 802.3' : `, ${ethertypeText(ethernet.type, o.quiet === true)}`}, length ${p.length}: `
+      const known = p.arp !== undefined || p.ipv4 !== undefined || p.ipv6 !== undefined || p.decodeError !== undefined
+      if (!known && ethernet.type > 1500 && p.vlans.length === 0) {
+        // As tcpdump prints a frame of a type it does not decode: the header, and (unless
+        // -q, or -x/-X print the bytes anyway) the rest in hex and ASCII.
+        const dump = o.quiet === true || o.hex !== undefined ? '' : hexDump(p.data.subarray(14), true)
+        return header() + dump
       }
-      return head + this.#vlans(p) + this.#network(p, ethernet.etherType, ethernet.type <= 1500)
+      // tcpdump shows the tags with the link header only (-e).
+      return (o.link === true ? header() + this.#vlans(p) : '') + this.#network(p, ethernet.etherType, ethernet.type <= 1500)
     }
     const sll = p.sll
     if (sll !== undefined) {
       let head = ''
-      if (o.link === true || sll.version === 2) head = sllHead(p, sll.version, o.link === true)
-      return head + this.#vlans(p) + this.#network(p, p.vlans.length > 0 ? innerEtherType(p) : sll.protocol, sll.protocol === 1 || sll.protocol === 4)
+      if (sll.version === 2) {
+        const name = o.interfaceName?.(sll.ifindex ?? 0) ?? '?'
+        head = `${name.padEnd(5)} ${(SLL_TYPES[sll.packetType] ?? '?').padEnd(3)} `
+      }
+      if (o.link === true) head += sllHead(p, o.quiet === true) + this.#vlans(p)
+      return head + this.#network(p, p.vlans.length > 0 ? innerEtherType(p) : sll.protocol, sll.protocol === 1 || sll.protocol === 4)
     }
     if (p.linkType === LinkType.NULL || p.linkType === LinkType.LOOP) {
       const head = o.link === true ? `AF ${p.ip?.version === 6 ? 'IPv6' : 'IPv4'} (${loopbackFamily(p)}), length ${p.length}: ` : ''
@@ -234,7 +245,7 @@ export class PacketPrinter {
       const data = udp.length - 8
       if (!quiet && isDnsPort(udp.srcPort, udp.dstPort)) {
         const dns = decodeDns(p.payload)
-        if (dns !== undefined) return `${addresses}${dnsText(dns, udp.srcPort === 5353 || udp.dstPort === 5353)} (${data})`
+        if (dns !== undefined) return `${addresses}${dnsText(dns, udp.srcPort === 5353 || udp.dstPort === 5353)}${dns.error === undefined ? ` (${data})` : ''}`
       }
       return `${addresses}UDP, length ${data}`
     }
@@ -278,7 +289,7 @@ export class PacketPrinter {
     if (data > 0 && HTTP_PORTS.some((port) => port === tcp.srcPort || port === tcp.dstPort)) text += ': HTTP'
     else if (data > 0 && isDnsPort(tcp.srcPort, tcp.dstPort)) {
       const dns = decodeDns(p.payload, 0, undefined, true)
-      if (dns !== undefined) text += `: ${dnsText(dns, false)} (${data - 2})`
+      if (dns !== undefined) text += `: ${dnsText(dns, false)}${dns.error === undefined ? ` (${data - 2})` : ''}`
     }
     return text
   }
@@ -312,15 +323,18 @@ function innerEtherType(p: Packet): number {
 
 const SLL_TYPES = ['In', 'B', 'M', 'P', 'Out']
 
-function sllHead(p: Packet, version: 1 | 2, link: boolean): string {
+/** The cooked header as tcpdump's -e prints it (print-sll.c): direction (SLL) or interface
+ * index (SLL2), an Ethernet source address, and without -q the protocol and length. */
+function sllHead(p: Packet, quiet: boolean): string {
   const sll = p.sll!
-  const direction = SLL_TYPES[sll.packetType] ?? `pkttype-${sll.packetType}`
-  if (version === 2) {
-    const name = `ifindex ${sll.ifindex ?? 0}`
-    if (!link) return `${name} ${direction} `
-    return `${name} ${direction} ${sll.address} ${ethertypeText(sll.protocol, false)}, length ${p.length}: `
-  }
-  return `${direction} ${sll.address} ${ethertypeText(sll.protocol, false)}, length ${p.length}: `
+  let head = sll.version === 2 ? `ifindex ${sll.ifindex ?? 0} ` : `${(SLL_TYPES[sll.packetType] ?? '?').padStart(3)} `
+  const address = sll.address
+  if (address.length === 17) head += `${address} `
+  if (quiet) return head
+  const protocol = sll.protocol
+  const names: Record<number, string> = { 1: '802.3', 4: '802.2' }
+  head += protocol <= 1500 ? `${names[protocol] ?? `ethertype Unknown (0x${protocol.toString(16).padStart(4, '0')})`}, ` : `${ethertypeText(protocol, false)}, `
+  return `${head}length ${p.length}: `
 }
 
 function loopbackFamily(p: Packet): number {
@@ -513,19 +527,24 @@ function icmpv6Text(icmp: Icmp, p: Packet): string {
 const DNS_OPCODES = ['', ' iquery', ' status', ' op3', ' notify', ' update', ' op6', ' op7', ' op8', ' updateA', ' updateD', ' updateDA', ' updateM', ' updateMA', ' zoneInit', ' zoneRef']
 const DNS_RCODES = ['', ' FormErr', ' ServFail', ' NXDomain', ' NotImp', ' Refused', ' YXDomain', ' YXRRSet', ' NXRRSet', ' NotAuth', ' NotZone']
 
-/** A DNS message as tcpdump's print-domain.c summarizes it (without -v). */
+/** A DNS message as tcpdump's print-domain.c summarizes it (without -v); one cut short
+ * ends in tcpdump's `[|domain]` after what could be read. */
 function dnsText(m: DnsMessage, mdns: boolean): string {
+  return dnsSummary(m, mdns) + (m.error === undefined ? '' : ' [|domain]')
+}
+
+function dnsSummary(m: DnsMessage, mdns: boolean): string {
   const counts = (q: number, an: number, ns: number, ar: number): string =>
     `${q !== 1 ? ` [${q}q]` : ''}${an !== 0 ? ` [${an}a]` : ''}${ns !== 0 ? ` [${ns}n]` : ''}${ar !== 0 ? ` [${ar}au]` : ''}`
   if (!m.response) {
     let text = `${m.id}${DNS_OPCODES[m.opcode] ?? ''}${m.recursionDesired ? '+' : ''}${m.checkingDisabled ? '%' : ''}`
-    text += counts(m.questions.length, m.answers.length, m.authorities.length, m.additionals.length)
+    text += counts(m.counts.questions, m.counts.answers, m.counts.authorities, m.counts.additionals)
     for (const q of m.questions) text += ` ${q.typeName}? ${dnsName(q.name)}`
     return text
   }
   let text = `${m.id}${DNS_OPCODES[m.opcode] ?? ''}${DNS_RCODES[m.rcode] ?? ` Resp${m.rcode}`}${m.authoritative ? '*' : ''}${m.recursionAvailable || mdns ? '' : '-'}${m.truncated ? '|' : ''}`
-  if (m.questions.length !== 1) text += ` [${m.questions.length}q]`
-  text += ` ${m.answers.length}/${m.authorities.length}/${m.additionals.length}`
+  if (m.counts.questions !== 1) text += ` [${m.counts.questions}q]`
+  text += ` ${m.counts.answers}/${m.counts.authorities}/${m.counts.additionals}`
   text += m.answers.map((r, i) => `${i === 0 ? ' ' : ','} ${dnsRecordText(r)}`.replace(/^ {2}/, ' ')).join('')
   return text
 }

@@ -4,6 +4,10 @@ import { NativeRecorder, type RecordOptions, type RecordProgress } from './nativ
 import { checkOptions, RECORD_OPTIONS, type CaptureOptions } from './options'
 import { parseUri } from './uri'
 
+/** The keys of the output options, which go to the recorder, not the capture: a
+ * `Record` of every key, so that a new one cannot be left out. */
+const OUTPUT: Record<keyof RecordOptions, true> = { write: true, format: true, count: true, countFilters: true, packetBuffered: true, rotate: true }
+
 /**
  * Counts, and with `write` saves to a pcap/pcapng file, the packets of `uri` (`ring:`,
  * `int:` or `pcapfile:`) on a native thread: no packet crosses into JavaScript. Capture and
@@ -13,8 +17,10 @@ import { parseUri } from './uri'
 export function record(uri: string, options?: Omit<CaptureOptions, 'signal' | 'zeroCopy'> & RecordOptions): Recorder {
   const [scheme, target] = parseUri(uri)
   checkOptions(options, RECORD_OPTIONS)
-  const { write, format, count, countFilters, ...capture } = options ?? {}
-  const native = call(() => new NativeRecorder(target, scheme, capture, { write, format, count, countFilters }))
+  const capture: Record<string, unknown> = {}
+  const output: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(options ?? {})) (Object.hasOwn(OUTPUT, key) ? output : capture)[key] = value
+  const native = call(() => new NativeRecorder(target, scheme, capture, output as RecordOptions))
   return {
     progress: () => native.progress(),
     stop: () => call(() => native.stop()),

@@ -9,7 +9,7 @@ use crate::error::{text, OptionName, Problem, Result};
 use crate::linktype::LINKTYPE_ETHERNET;
 use crate::validate::option_error;
 use crate::fanout;
-use crate::bpf::{for_cooked_socket, socket_program, Filter, Instruction, DROP_ALL};
+use crate::bpf::{for_cooked_socket, socket_program, without_loopback_copies, Filter, Instruction, DROP_ALL};
 use crate::mmap::Mapping;
 use crate::options::{Geometry, RxOptions};
 use crate::rx::{Reader, RecvReader, RingV2, RingV3, MAX_RECV_BATCH, MAX_V2_BATCH};
@@ -48,15 +48,22 @@ fn batch_capacity(geometry: Geometry) -> (usize, usize) {
 /// The program the socket attaches for `filter`: an expression compiled for the packets'
 /// link type, and on a cooked socket made to read the packet as the kernel has it
 /// (without the cooked header, see [`for_cooked_socket`]).
+///
+/// A cooked socket's program also drops the outgoing copies of loopback packets, as
+/// libpcap's `any` does (a capture on lo itself sets PACKET_IGNORE_OUTGOING instead).
 fn kernel_program(filter: Option<&Filter>, snaplen: u32, framing: Framing) -> Result<Option<Vec<Instruction>>> {
     let program = socket_program(filter, snaplen, framing.link_type())?;
     match (framing, filter, program) {
         (Framing::Cooked, Some(Filter::Expression(expression)), Some(program)) => {
-            for_cooked_socket(&program, expression).map(Some)
+            Ok(Some(without_loopback_copies(Some(for_cooked_socket(&program, expression)?), snaplen)))
         }
+        (Framing::Cooked, _, program) => Ok(Some(without_loopback_copies(program, snaplen))),
         (_, _, program) => Ok(program),
     }
 }
+
+/// `ARPHRD_LOOPBACK`: the hardware type of lo.
+const ARPHRD_LOOPBACK: u16 = 772;
 
 /// A packet capture on one interface through a PACKET_MMAP ring or recv().
 #[derive(Debug)]
@@ -134,7 +141,10 @@ impl Capture {
             (None, Some(program)) => socket.attach_filter(program)?,
             (None, None) => {}
         }
-        if config.ignore_outgoing {
+        // On loopback every packet is seen leaving and again arriving: libpcap keeps the
+        // arrival only, and so does this.
+        let ignore_outgoing = config.ignore_outgoing || (!socket.cooked() && socket.hardware_type()? == ARPHRD_LOOPBACK);
+        if ignore_outgoing {
             socket.set_int_option(libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING")?;
         }
         if config.promiscuous && !socket.cooked() {
@@ -143,7 +153,7 @@ impl Capture {
         socket.bind(ETH_P_ALL_BE)?;
         let fanout_group = match &config.fanout {
             Some(options) => {
-                let group = fanout::join(&socket, options, config.ignore_outgoing)?;
+                let group = fanout::join(&socket, options, ignore_outgoing)?;
                 match &program {
                     Some(program) => socket.attach_filter(program)?,
                     None => socket.detach_filter()?,

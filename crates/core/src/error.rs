@@ -200,6 +200,8 @@ pub enum OptionName {
     Fanout,
     /// `filter`.
     Filter,
+    /// `rotate` (a recording's file rotation).
+    Rotate,
 }
 
 impl OptionName {
@@ -220,6 +222,7 @@ impl OptionName {
             OptionName::FramesPerKick => "frames_per_kick",
             OptionName::Fanout => "fanout",
             OptionName::Filter => "filter",
+            OptionName::Rotate => "rotate",
         }
     }
 }

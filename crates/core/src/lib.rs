@@ -66,12 +66,12 @@ pub use bpf::{
 pub use capture::{Capture, Stats};
 pub use error::{Error, MethodName, OptionName, Piece, Problem, Result, Text, PERMISSION_ADVICE};
 pub use fanout::{FanoutMode, FanoutOptions, MAX_FANOUT_GROUP};
-pub use file::{FileFormat, FileInterface, FileReader, FileWriter, FILE_SNAPLEN, STDIO_PATH, WRITE_BUFFER};
+pub use file::{CaptureTotals, FileFormat, FileInterface, FileReader, FileWriter, InterfaceNames, Rotate, FILE_SNAPLEN, STDIO_PATH, WRITE_BUFFER};
 pub use frame::PacketInfo;
 pub use mmap::Mapping;
 pub use netns::netns_path;
 pub use options::*;
-pub use record::{FilterCount, Progress, RecordOptions, RecordSource, Recorder, FILE_BATCH, FLUSH_MS};
+pub use record::{keep_matching, FilterCount, Progress, RecordOptions, RecordSource, Recorder, FILE_BATCH, FLUSH_MS};
 pub use socket::{check_interface_name, KernelStats, PacketSocket};
 pub use sys::{errno_name, page_size};
 pub use tx::{

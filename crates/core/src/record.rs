@@ -18,7 +18,7 @@ use crate::batch::{Batch, META_STRIDE};
 use crate::bpf::{compile, Filter, Program};
 use crate::capture::Capture;
 use crate::error::{Error, Result};
-use crate::file::{FileReader, FileWriter};
+use crate::file::{CaptureTotals, FileReader, FileWriter};
 use crate::frame::PacketInfo;
 use crate::linktype::LINKTYPE_ETHERNET;
 
@@ -269,9 +269,22 @@ fn run(mut source: RecordSource, options: RecordOptions, shared: &Shared) -> Res
         } else {
             // Only the packets up to the limit count; a ring block may hold more.
             let n = batch.len();
-            let keep = limit.map_or(n, |l| n.min((l - packets) as usize));
+            let mut keep = limit.map_or(n, |l| n.min((l - packets) as usize));
             if keep < n {
                 batch.meta.truncate(keep * META_STRIDE);
+            }
+            if let Some(w) = writer.as_mut() {
+                match w.write(&batch).and_then(|n| if packet_buffered { w.flush().map(|()| n) } else { Ok(n) }) {
+                    // The rotation's last file is done (-G with -W): only what went into
+                    // the files counts, and the recording ends.
+                    Ok(n) if n < keep => {
+                        batch.meta.truncate(n * META_STRIDE);
+                        keep = n;
+                    }
+                    Ok(_) => {}
+                    Err(e) => break Err(e),
+                }
+                unflushed = !packet_buffered;
             }
             let bytes: u64 = batch.iter().map(|p| u64::from(p.len)).sum();
             for (program, (count, total)) in programs.iter().zip(&shared.filters) {
@@ -282,15 +295,12 @@ fn run(mut source: RecordSource, options: RecordOptions, shared: &Shared) -> Res
                 count.fetch_add(n, Ordering::Relaxed);
                 total.fetch_add(b, Ordering::Relaxed);
             }
-            if let Some(w) = writer.as_mut() {
-                if let Err(e) = w.write(&batch).and_then(|()| if packet_buffered { w.flush() } else { Ok(()) }) {
-                    break Err(e);
-                }
-                unflushed = !packet_buffered;
-            }
             packets += keep as u64;
             shared.packets.store(packets, Ordering::Relaxed);
             shared.bytes.fetch_add(bytes, Ordering::Relaxed);
+            if writer.as_ref().is_some_and(FileWriter::ended) {
+                break Ok(());
+            }
         }
         if unflushed && last_flush.elapsed().as_millis() >= FLUSH_MS {
             if let Some(w) = writer.as_mut() {
@@ -308,7 +318,11 @@ fn run(mut source: RecordSource, options: RecordOptions, shared: &Shared) -> Res
     };
     let stats = update_stats(&mut source, shared);
     if let Some(w) = writer {
-        w.finish()?;
+        let totals = matches!(source, RecordSource::Live(_)).then(|| CaptureTotals {
+            received: shared.received.load(Ordering::Relaxed) + shared.dropped.load(Ordering::Relaxed),
+            dropped: shared.dropped.load(Ordering::Relaxed),
+        });
+        w.finish_with(totals)?;
     }
     result.and(stats)
 }
@@ -327,7 +341,7 @@ fn update_stats(source: &mut RecordSource, shared: &Shared) -> Result<()> {
 
 /// Leaves in `batch` only the packets `program` accepts (file packets carry no VLAN tag
 /// or interface to lose in the copy).
-fn keep_matching(batch: &mut Batch, program: &Program) {
+pub fn keep_matching(batch: &mut Batch, program: &Program) {
     let mut kept = Batch::default();
     for p in batch.iter().filter(|p| program.run(p.data, p.len) != 0) {
         let info = PacketInfo { len: p.len, sec: p.sec, nsec: p.nsec, ..Default::default() };

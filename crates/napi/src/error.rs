@@ -70,6 +70,7 @@ pub fn js_option_name(option: OptionName) -> &'static str {
         OptionName::FramesPerKick => "framesPerKick",
         OptionName::Fanout => "fanout",
         OptionName::Filter => "filter",
+        OptionName::Rotate => "rotate",
     }
 }
 

@@ -5,14 +5,15 @@
 
 use napi::Env;
 use napi_derive::napi;
+use napi::Either;
 use netring_core::{
-    Capture, Error, FileFormat, FileReader, FileWriter, Program, Progress, RecordOptions as CoreRecordOptions, RecordSource,
-    Recorder, FILE_BATCH, MAX_SNAPLEN,
+    keep_matching, Capture, Error, FileFormat, FileReader, FileWriter, Program, Progress, RecordOptions as CoreRecordOptions, RecordSource,
+    Recorder, Rotate, FILE_BATCH, MAX_SNAPLEN,
 };
 
 use crate::capture::NativeBatch;
-use crate::error::{closed, to_napi};
-use crate::filter::filter;
+use crate::error::{closed, to_napi, JsError};
+use crate::filter::{filter, BpfInstruction};
 use crate::options::{integer, method, CaptureOptions};
 use crate::pool::BatchPool;
 
@@ -23,26 +24,43 @@ const FILE_POOL_SPARES: usize = 16;
 #[napi]
 pub struct NativeFileReader {
     reader: Option<FileReader>,
+    /// The filter run on each packet, compiled for the file's link type.
+    program: Option<Program>,
     link_type: u32,
     pool: BatchPool,
 }
 
 #[napi]
 impl NativeFileReader {
-    /// Opens `path` and reads its file header; a missing file or a bad header throws.
+    /// Opens `path` and reads its file header; a missing file or a bad header throws, as
+    /// does a `filter` that does not compile (for the file's link type).
     #[napi(constructor)]
-    pub fn new(path: String) -> napi::Result<Self> {
-        let reader = FileReader::open(&path).map_err(to_napi)?;
+    pub fn new(path: String, filter: Option<Either<String, Vec<BpfInstruction>>>) -> napi::Result<Self> {
+        let filter = filter.as_ref().map(crate::filter::filter).transpose().map_err(to_napi)?;
+        let RecordSource::File(reader, program) = RecordSource::file(&path, filter.as_ref()).map_err(to_napi)? else {
+            unreachable!("RecordSource::file makes a file source")
+        };
         let link_type = reader.link_type();
-        Ok(NativeFileReader { reader: Some(reader), link_type, pool: BatchPool::new(FILE_POOL_SPARES, (0, FILE_BATCH)) })
+        Ok(NativeFileReader { reader: Some(reader), program, link_type, pool: BatchPool::new(FILE_POOL_SPARES, (0, FILE_BATCH)) })
     }
 
-    /// Up to 1024 packets, `null` at the end of the file. A damaged record throws (with its
-    /// packet number and byte offset) after the packets before it were returned.
+    /// Up to 1024 packets (those the filter accepts), `null` at the end of the file. A
+    /// damaged record throws (with its packet number and byte offset) after the packets
+    /// before it were returned.
     #[napi]
     pub fn read<'env>(&mut self, env: &'env Env) -> napi::Result<Option<NativeBatch<'env>>> {
         let reader = self.reader.as_mut().ok_or_else(closed)?;
-        NativeBatch::read(env, &self.pool, |batch| reader.read(batch, FILE_BATCH, MAX_SNAPLEN))
+        let program = self.program.as_ref();
+        NativeBatch::read(env, &self.pool, |batch| loop {
+            let read = reader.read(batch, FILE_BATCH, MAX_SNAPLEN)?;
+            if let Some(program) = program {
+                keep_matching(batch, program);
+            }
+            // A batch the filter emptied is not the end of the file: read on.
+            if read == 0 || !batch.is_empty() {
+                return Ok(batch.len());
+            }
+        })
     }
 
     /// The file's libpcap `LINKTYPE_*`: the pcap header's, or the first pcapng interface's
@@ -87,6 +105,35 @@ pub struct RecordOptions {
     /// Write each batch to the file as soon as it is read (tcpdump's `-U`). Default: false,
     /// the written packets go out when 64 KiB are buffered and at least once a second.
     pub packet_buffered: Option<bool>,
+    /// Move on to new files as tcpdump's `-C`, `-G` and `-W` do. Default: one file.
+    pub rotate: Option<RotateOptions>,
+}
+
+/// When a recording moves on to a new file; each packet is in exactly one file.
+#[napi(object)]
+#[derive(Default)]
+pub struct RotateOptions {
+    /// A new file once the current one holds more than this many bytes (tcpdump's `-C`
+    /// counts in millions of bytes); files after the first get a number after the path:
+    /// `out.pcap`, `out.pcap1`, `out.pcap2`, …
+    pub size: Option<f64>,
+    /// A new file every this many seconds (`-G`); the path is a `strftime()` template of
+    /// the local time the file starts (`dump-%H%M%S.pcap`).
+    pub seconds: Option<f64>,
+    /// With `size`: at most this many files, reused in turn, numbered from 0 with
+    /// leading zeros (`-W`, a ring). With `seconds` alone: stop after this many files.
+    pub files: Option<f64>,
+}
+
+impl RotateOptions {
+    fn to_core(&self) -> Result<Rotate, JsError> {
+        let size = match self.size {
+            None => None,
+            Some(v) if v.fract() == 0.0 && (1.0..=9e15).contains(&v) => Some(v as u64),
+            Some(v) => return Err(JsError::range(format!("rotate size {v} must be a whole number of bytes from 1"))),
+        };
+        Ok(Rotate { size, seconds: integer("rotate seconds", self.seconds)?, files: integer("rotate files", self.files)? })
+    }
 }
 
 /// Matches of one of `countFilters`.
@@ -155,6 +202,13 @@ impl NativeRecorder {
         };
         let options = options.unwrap_or_default();
         let snaplen = integer("snaplen", options.snaplen).map_err(to_napi)?.unwrap_or(MAX_SNAPLEN);
+        let rotate = record.rotate.as_ref().map(RotateOptions::to_core).transpose()?.unwrap_or_default();
+        if rotate.is_set() || rotate.files.is_some() {
+            let Some(path) = &record.write else {
+                return Err(JsError::type_error("rotate needs write: it names the files".into()).into());
+            };
+            rotate.validate(path).map_err(to_napi)?;
+        }
         // tcpdump's order: the capture and its filters first, the output file last.
         let source = if scheme == "pcapfile" {
             let filter = options.filter.as_ref().map(filter).transpose().map_err(to_napi)?;
@@ -172,7 +226,15 @@ impl NativeRecorder {
             .map_err(to_napi)?;
         let writer = match (&record.write, format) {
             (Some(path), Some(format)) => {
-                Some(FileWriter::create(path, format, source.link_type(), source.interface()).map_err(to_napi)?)
+                let mut writer = FileWriter::rotating(path, format, source.link_type(), source.interface(), rotate).map_err(to_napi)?;
+                // `any`: in pcapng, each interface gets its own named block.
+                if let RecordSource::Live(capture) = &source {
+                    if capture.socket().cooked() {
+                        let socket = std::sync::Arc::clone(capture.socket());
+                        writer.name_interfaces(Box::new(move |ifindex| socket.interface_name(ifindex).ok()));
+                    }
+                }
+                Some(writer)
             }
             _ => None,
         };

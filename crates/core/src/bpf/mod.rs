@@ -15,7 +15,7 @@ mod interp;
 mod libpcap;
 
 pub use check::{clamp_returns, validate_program};
-pub use cooked::for_cooked_socket;
+pub use cooked::{for_cooked_socket, without_loopback_copies};
 pub(crate) use filter::socket_program;
 pub use filter::Filter;
 pub use insn::{opcode_name, Instruction, BPF_MAXINSNS, BPF_MEMWORDS, DROP_ALL, RET_K};

@@ -15,10 +15,12 @@ use crate::error::{Error, Result};
 mod pcap;
 mod pcapng;
 mod read;
+mod rotate;
 mod write;
 
 pub use read::{FileInterface, FileReader};
-pub use write::{FileWriter, WRITE_BUFFER};
+pub use rotate::Rotate;
+pub use write::{CaptureTotals, FileWriter, InterfaceNames, WRITE_BUFFER};
 
 /// The path that means standard input to [`FileReader::open`] and standard output to
 /// [`FileWriter::create`], as with tcpdump's `-r -` and `-w -`.
