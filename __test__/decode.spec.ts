@@ -13,7 +13,7 @@
  * Unprivileged: hand-built frames of each protocol with their field values written out.
  *
  * Skips say why (root, ip, tcpdump, tshark, ping); under CI=true a skip is a failure.
- * Disagreements found so far are in /work/notes/oracle-findings.md.
+ * Disagreements found so far, where tshark is right, are `FINDINGS`: they fail on purpose.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -22,26 +22,14 @@ import { join } from 'node:path'
 import { inspect } from 'node:util'
 import test, { type ExecutionContext } from 'ava'
 
-import * as netring from 'netring'
-import { open, openTx, record } from 'netring'
+import { decode as decodeBytes, LinkType, open, openTx, record } from 'netring'
 import * as F from './helpers/frames'
 import { A, B, privileged, type Netns } from './helpers/netns'
 import { compareFile, DNS_FIELDS, FIELDS, layersOf, packetSnapshot, snapshot, touchAll, VIEW_LAYER, type Comparison, type Field, type Kept } from './helpers/oracle'
 
-// decode() and LinkType per /work/notes/views-api.md; read off the module so this file loads
-// (and reports) even against a build that lacks them.
 /* eslint-disable @typescript-eslint/no-explicit-any */
-const decode = (bytes: Uint8Array, linkType?: number): any => (netring as any).decode(bytes, linkType)
-const LinkType: Record<string, number> = (netring as any).LinkType ?? {
-  NULL: 0,
-  ETHERNET: 1,
-  RAW: 101,
-  LOOP: 108,
-  LINUX_SLL: 113,
-  IPV4: 228,
-  IPV6: 229,
-  LINUX_SLL2: 276,
-}
+/** decode(), its packet's views read by name (a missing view is a disagreement, not a type error). */
+const decode = (bytes: Uint8Array, linkType?: number): any => decodeBytes(bytes, linkType)
 
 const ci = process.env.CI === 'true'
 const dir = mkdtempSync(join(tmpdir(), 'netring-decode-'))
@@ -78,8 +66,15 @@ function live(tools: string[], title: string, body: (t: ExecutionContext, ns: Ne
 }
 
 /**
- * Disagreements where tshark is right, written up in /work/notes/oracle-findings.md. They
- * still fail (netring's views are to change); the message only names the finding.
+ * Disagreements where tshark is right. They still fail (netring's views are to change);
+ * the message only names the finding. Each has a frame in `handBuilt()` marked "(finding Fn …)".
+ * - F1: `Sll.ifindex` reads the SLL2 interface index as signed (`| 0`); libpcap's
+ *   `sll2_header.sll2_if_index` and tshark's `sll.ifindex` are unsigned 32-bit.
+ * - F2: protocol 1 under IPv6 and 58 under IPv4 are not decoded (dissect/transport.rs pairs
+ *   ICMP with IPv4 and ICMPv6 with IPv6); tshark, like gopacket, goes by the protocol number.
+ * - F3: an IPv6 payload length of 0 with a hop-by-hop header is taken for a jumbogram without
+ *   a Jumbo Payload option (RFC 2675 §3 requires one), so a header and transport are read out
+ *   of bytes past the packet; tshark reports the packet malformed and decodes nothing past it.
  */
 const FINDINGS: [id: string, pattern: RegExp][] = [
   ['F1 (SLL2 interface index read as a signed number)', /sll\.ifindex: tshark \d+, netring -\d+/],
@@ -102,7 +97,7 @@ function noDisagreements(t: ExecutionContext, disagreements: string[], what: str
   const fresh = named.filter((d) => !d.startsWith('[known finding'))
   t.deepEqual(fresh.slice(0, 40), [], `${what}: ${fresh.length} disagreements (the first 40)`)
   const old = named.filter((d) => d.startsWith('[known finding'))
-  t.deepEqual(old.slice(0, 10), [], `${what}: ${old.length} disagreements that are known findings (the first 10; see /work/notes/oracle-findings.md)`)
+  t.deepEqual(old.slice(0, 10), [], `${what}: ${old.length} disagreements that are known findings (the first 10; see FINDINGS)`)
 }
 
 /** Every packet the live tests captured, for the prefix test. */
@@ -1040,7 +1035,7 @@ function handBuilt(): [string, Buffer, number, Record<string, unknown>][] {
     ['IPv6 later fragment: no UDP header', ether(0x86dd, later6), 1, { ipv6: { protocol: 17, fragment: { offset: 100, more: true, id: 7 } }, udp: undefined }],
     ['IPv4 router alert option, IGMP', ether(0x0800, igmp), 1, { ipv4: { headerLength: 24, protocol: 2, options: '94040000' }, tcp: undefined, udp: undefined, icmp: undefined }],
     ['IPv6 no next header', ether(0x86dd, noNext), 1, { ipv6: { nextHeader: 59, protocol: 59, payloadLength: 0 } }],
-    // Findings (/work/notes/oracle-findings.md): these fail until the views change.
+    // Findings (FINDINGS above): these fail until the views change.
     ['SLL2 interface index above 2^31 (finding F1: libpcap and tshark read it unsigned)', F.sll2(0, 1, 0x86dd0003, Buffer.from(MA.replace(/:/g, ''), 'hex'), 0x0800, ip4Udp), 276, { sll: { ifindex: 0x86dd0003 } }],
     ['ICMP echo in IPv6 (finding F2: protocol 1 is ICMP whatever the IP version)', ether(0x86dd, F.ipv6({ ...P6, nextHeader: 1 }, echo)), 1, { ipv6: { protocol: 1 }, icmp: { type: 8, code: 0, id: 0x1234, seq: 7 } }],
     ['ICMPv6 echo in IPv4 (finding F2: protocol 58 is ICMPv6 whatever the IP version)', ether(0x0800, F.ipv4({ ...P4, protocol: 58 }, echo6)), 1, { ipv4: { protocol: 58 }, icmpv6: { type: 128, id: 0xabcd } }],

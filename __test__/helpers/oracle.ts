@@ -1,7 +1,7 @@
 /**
  * The decode oracle: tshark and netring read the same capture file, and every field tshark
  * reports is compared with the value of netring's decoded views (`Packet.ethernet`,
- * `.ipv4`, `.tcp`, … as /work/notes/views-api.md specifies them). Used by
+ * `.ipv4`, `.tcp`, …, `.dns`). Used by
  * __test__/decode.spec.ts; the field table (`FIELDS`) says how each tshark field maps to a
  * view, and its comments say where tshark's format differs from netring's.
  */
