@@ -669,6 +669,15 @@ export async function compareFile(path: string, extra: Field[] = DNS_FIELDS): Pr
       const end = finalNextHeader(row)
       if (end !== p.ipv6.protocol) say(`ipv6 final next header: tshark ${end}, netring ${p.ipv6.protocol}`)
     }
+    // The views that repeat others agree with them: ip is ipv4 or ipv6, vlan the outer tag,
+    // ipv6.ttl the hop limit.
+    const same = (what: string, a: unknown, b: unknown): void => {
+      result.compared++
+      if (JSON.stringify(snapshot(a)) !== JSON.stringify(snapshot(b))) say(`${what}: ${JSON.stringify(snapshot(a))} against ${JSON.stringify(snapshot(b))}`)
+    }
+    same('ip is ipv4 ?? ipv6', p.ip, p.ipv4 ?? p.ipv6)
+    if ((p.vlans ?? []).length > 0) same('vlan is vlans[0]', p.vlan, p.vlans[0])
+    if (p.ipv6 !== undefined) same('ipv6.ttl is ipv6.hopLimit', p.ipv6.ttl, p.ipv6.hopLimit)
     // Tags: netring's 802.1Q (and 0x9100) tags are tshark's vlan, its 802.1ad tags ieee8021ad.
     for (const [protocol, ours] of [
       ['vlan', q(p).length > 0],
