@@ -152,6 +152,7 @@ export interface Field {
   skip?: (p: AnyPacket, tshark: string, row: Map<string, string>) => boolean
 }
 
+const laterFragment = (p: AnyPacket): boolean => (p.ipv4?.fragmentOffset ?? 0) > 0 || (p.ipv6?.fragment?.offset ?? 0) > 0
 const twoAd = (p: AnyPacket): boolean => tags(p).some((t, i, all) => t.tpid === 0x88a8 && all[i + 1]?.tpid === 0x88a8)
 const arpEther = (p: AnyPacket): boolean => p.arp !== undefined && [1, 6].includes(p.arp.hardwareType) && p.arp.hardwareSize === 6
 const arpIpv4 = (p: AnyPacket): boolean => p.arp !== undefined && [0x0800, 0xcc].includes(p.arp.protocolType) && p.arp.protocolSize === 4
@@ -273,6 +274,8 @@ export const FIELDS: Field[] = [
   f('udp.checksum', (p) => p.udp?.checksum),
   // netring cuts the payload at the UDP length; tshark shows what the IP header says follows.
   f('udp.payload', (p) => (p.udp === undefined ? undefined : hex(p.payload)), false, (p) => p.udp !== undefined && p.udp.length !== udpIpLength(p)),
+  // A later fragment's bytes (no reassembly) are tshark's data.data and netring's payload.
+  f('data.data', (p) => (laterFragment(p) ? hex(p.payload) : undefined), false, (p) => !laterFragment(p)),
   f('icmp.type', (p) => p.icmp?.type),
   f('icmp.code', (p) => p.icmp?.code),
   f('icmp.checksum', (p) => p.icmp?.checksum),
