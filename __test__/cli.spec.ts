@@ -421,3 +421,64 @@ privileged('replay --timing original keeps the file\'s gaps, --speed divides the
   t.is(both.code, 2)
   t.regex(both.stderr, /--pps and --timing\/--speed are two paces/)
 })
+
+/** Frames tcpdump prints many ways: tagged and double-tagged, ARP, IPv6, DNS whole and
+ * cut short, TCP with options, ICMP errors, a type it does not decode. */
+function printFixtures(): Buffer[] {
+  const hex = (s: string): Buffer => Buffer.from(s.replace(/\s/g, ''), 'hex')
+  const eth = (type: string): Buffer => hex(`020000000001 020000000002 ${type}`)
+  const query = hex('abcd 0100 0001 0000 0000 0000 03777777 076578616d706c65 03636f6d 00 0001 0001')
+  const answer = hex('abcd 8180 0001 0001 0000 0000 03777777 076578616d706c65 03636f6d 00 0001 0001 c00c 0001 0001 00000e10 0004 5db8d822')
+  const ipv4 = (protocol: number, payload: Buffer): Buffer => {
+    const h = hex(`4500 0000 1234 4000 40${protocol.toString(16).padStart(2, '0')} 0000 0a000001 0a000002`)
+    h.writeUInt16BE(20 + payload.length, 2)
+    return Buffer.concat([h, payload])
+  }
+  const udp = (sport: number, dport: number, payload: Buffer): Buffer => {
+    const h = Buffer.alloc(8)
+    h.writeUInt16BE(sport, 0)
+    h.writeUInt16BE(dport, 2)
+    h.writeUInt16BE(8 + payload.length, 4)
+    return Buffer.concat([h, payload])
+  }
+  const syn = hex('d431 0050 00000064 00000000 a002 faf0 0000 0000 020405b4 0402 080a 0000000a 00000000 01 030307')
+  const ack = hex('0050 d431 000003e8 00000065 5018 0100 0000 0000')
+  const unreachable = Buffer.concat([hex('0303 0000 00000000'), ipv4(17, udp(1234, 5678, Buffer.alloc(4)))])
+  const v6 = hex('6000 0000 0008 3a40 fe800000000000000000000000000001 ff020000000000000000000000000001 8000 0000 0001 0002')
+  return [
+    Buffer.concat([eth('0800'), ipv4(17, udp(54321, 53, query))]),
+    Buffer.concat([eth('0800'), ipv4(17, udp(53, 54321, answer))]),
+    Buffer.concat([eth('8100 000a 0800'), ipv4(17, udp(54321, 53, query.subarray(0, 20)))]),
+    Buffer.concat([eth('88a8 0014 8100 001e 0800'), ipv4(1, hex('0800 f7fc 0001 0002'))]),
+    Buffer.concat([eth('8100 600a 0806'), hex('0001 0800 0604 0001 020000000002 0a000001 000000000000 0a000002')]),
+    Buffer.concat([eth('0806'), hex('0001 0800 0604 0002 020000000001 0a000002 020000000002 0a000001')]),
+    Buffer.concat([eth('86dd'), v6]),
+    Buffer.concat([eth('0800'), ipv4(6, syn)]),
+    Buffer.concat([eth('0800'), ipv4(6, Buffer.concat([ack, Buffer.from('hello')]))]),
+    Buffer.concat([eth('0800'), ipv4(1, unreachable)]),
+    Buffer.concat([eth('0800'), ipv4(17, udp(1234, 5678, Buffer.from('payload')))]),
+    frame(7, 60),
+  ]
+}
+
+privileged('capture prints what tcpdump -nn prints, line for line, in every mode, from a file and live', async (t, ns) => {
+  const path = join(dir, 'print.pcap')
+  const frames = printFixtures()
+  // tcpdump records the frames; both print from its file.
+  const tcpdump = spawn('ip', ['netns', 'exec', ns.name, 'tcpdump', '-i', A, '--immediate-mode', '-U', '-w', path, 'not ip6 or icmp6'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let ready = ''
+  await new Promise<void>((resolve) => tcpdump.stderr.on('data', (d: Buffer) => ((ready += d), ready.includes('listening') && resolve())))
+  const live = await cliWhile(['capture', '-i', A, '--netns', ns.name, '-q', '-t', '-c', String(frames.length), 'not ip6 or icmp6'], () => sendFrom(ns, frames))
+  tcpdump.kill('SIGINT')
+  await new Promise((resolve) => tcpdump.on('close', resolve))
+  const env = { ...process.env, TZ: 'UTC' }
+  const theirs = (flags: string[]): string => execFileSync('tcpdump', ['-nn', ...flags, '-r', path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env })
+  t.is(live.code, 0, live.stderr)
+  t.is(live.stdout, theirs(['-q', '-t']), 'live -q lines')
+  for (const flags of [[], ['-q'], ['-e'], ['-q', '-e'], ['-x'], ['-X'], ['-XX'], ['-tt'], ['-ttt'], ['-tttt'], ['-ttttt']]) {
+    const ours = spawnSync(process.execPath, [CLI, 'capture', '-r', path, ...flags], { encoding: 'utf8', env })
+    t.is(ours.status, 0, ours.stderr)
+    t.is(ours.stdout, theirs(flags), `netring capture ${flags.join(' ')}`)
+  }
+  t.is(theirs([]).trim().split('\n').filter((l) => /^\d/.test(l)).length, frames.length)
+})

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmarks' peers, from Debian's packages: trafgen (netsniff-ng) and tcpdump, plus
 # taskset (util-linux) to pin each contender to one CPU; the native drain reader (a release
-# build of crates/core/examples/drain.rs); and node_pcap (npm `pcap`, a libpcap
+# build of crates/core/examples/drain.rs) and the C recv() loop (benchmark/c/recv-loop.c); and node_pcap (npm `pcap`, a libpcap
 # binding built with node-gyp) in benchmark/node-pcap/, its own package so that it never
 # becomes a dependency of netring. Run after scripts/setup.sh.
 set -euo pipefail
@@ -18,6 +18,10 @@ command -v g++ >/dev/null || packages+=(g++)
 apt_install "netring benchmark" "${packages[@]}"
 
 cargo build --quiet --release -p netring-core --example drain
+# The C recv() loop, int:'s floor (a build output: into target/, never committed).
+root=$(dirname "$0")/..
+mkdir -p "$root/target/release"
+gcc -O2 -Wall -Wextra -o "$root/target/release/recv-loop" "$root/benchmark/c/recv-loop.c"
 
 # node_pcap: npm ci only when the lockfile changed since the last install or the native
 # module is missing (a failed build). node-gyp would download Node's headers from nodejs.org;

@@ -11,6 +11,8 @@
  *           random frame sizes 64–1518.
  *   drain:  a large ring filled while the reader waits, then emptied: packets per second
  *           per packet, in batches and natively.
+ *   seed:   tests 1 and 2 again at the seed's own rates (1 GbE line rate per size; 153,940
+ *           pps), so that CPU and loss compare with its figures.
  *   loop:   event-loop delay (monitorEventLoopDelay) of a reader at full rate.
  *   decode: IPv4/UDP frames; readers that read addresses, protocol and ports of every
  *           packet (netring's views, node_pcap's decode.packet) against ones that do not.
@@ -22,7 +24,7 @@
  * (like the seed's `sar -u`). Runs are repeated and interleaved; tables give medians,
  * charts medians with min–max bars. Raw runs go to results/study.json and study.csv.
  *
- *   node --import tsx benchmark/study.ts [--quick] [--rounds N] [--seconds S] [--test 1,2,drain,loop,decode]
+ *   node --import tsx benchmark/study.ts [--quick] [--rounds N] [--seconds S] [--test 1,seed,2,drain,loop,decode]
  */
 import { type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
@@ -34,7 +36,7 @@ import { A, B, counter, machine, makeNetns, median, pinnedIn, processCpuUs, slee
 import { writeReport } from './lib/report'
 import { lineChart, type Series } from './lib/svg'
 
-const TESTS = ['1', '2', 'drain', 'loop', 'decode']
+const TESTS = ['1', 'seed', '2', 'drain', 'loop', 'decode']
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -53,6 +55,7 @@ const READER_CPU = 1
 const ROOT = join(__dirname, '..')
 const NODE_PCAP = join(__dirname, 'node-pcap', 'reader.js')
 const NATIVE_DRAIN = join(ROOT, 'target', 'release', 'examples', 'drain')
+const RECV_LOOP = join(ROOT, 'target', 'release', 'recv-loop')
 
 /** What a reader said when it stopped. */
 interface Report {
@@ -106,6 +109,9 @@ const tcpdump: Reader = {
     cpuUs,
   }),
 }
+
+/** One recv() per packet in C: the floor of `int:` (benchmark/c/recv-loop.c). */
+const recvLoop: Reader = { name: 'C recv() loop', cmd: [RECV_LOOP, A], parse: jsonReport('C recv() loop') }
 
 const nodePcap: Reader = { name: 'node_pcap', cmd: [process.execPath, NODE_PCAP, A], parse: jsonReport('node_pcap') }
 const nodePcapDecode: Reader = { name: 'node_pcap decode.packet', cmd: [process.execPath, NODE_PCAP, A, 'decode'], parse: jsonReport('node_pcap decode.packet') }
@@ -304,7 +310,9 @@ function test1Readers(): Reader[] {
   if (!existsSync(NODE_PCAP) || !existsSync(join(__dirname, 'node-pcap', 'node_modules', 'pcap'))) {
     throw new Error('node_pcap is not installed: run bash benchmark/setup.sh')
   }
+  if (!existsSync(RECV_LOOP)) throw new Error('the C recv() loop is not built: run bash benchmark/setup.sh')
   return [
+    recvLoop,
     node('netring int:', 'int', { bufferSize: 4 << 20 }),
     node('netring ring: for await', 'ring-packet'),
     node('netring ring: for await, zeroCopy', 'ring-packet', { zeroCopy: true }),
@@ -315,8 +323,59 @@ function test1Readers(): Reader[] {
   ]
 }
 
+/** CPU per iteration of the bare `for await` loop (benchmark/floor.ts), one run a round. */
+async function floor(ns: string): Promise<number[]> {
+  const runs: number[] = []
+  for (let round = 0; round < rounds; round++) {
+    const child = pinnedIn(ns, READER_CPU, [process.execPath, '--import', 'tsx', join(__dirname, 'floor.ts')], 'pipe')
+    const text = output(child)
+    await new Promise((resolve) => child.once('exit', resolve))
+    const r = jsonLine<{ packets: number; cpuUs: number }>(text(), 'floor')
+    runs.push((r.cpuUs * 1000) / r.packets)
+  }
+  return runs
+}
+
+/** Frames per second of 1 GbE at `size` bytes (with FCS): the preamble and the gap
+ * between frames take 20 bytes more (1,488,095 at 64 bytes). */
+const lineRate = (size: number): number => Math.floor(1e9 / ((size + 20) * 8))
+
+async function seed(ns: string, sections: string[], raw: Record<string, Row[]>): Promise<void> {
+  const readers = test1Readers()
+  const rows = await matrix(
+    ns,
+    'seed 1',
+    SIZES.flatMap((x) => readers.map((reader) => ({ x, reader, generator: trafgen(`seed-${x}`, [x], ['--rate', `${lineRate(x)}pps`]) }))),
+  )
+  const sizes = Array.from({ length: 32 }, () => 64 + Math.floor(Math.random() * (1518 - 64 + 1)))
+  const seed2 = await matrix(
+    ns,
+    'seed 2',
+    [node('netring ring: batches', 'ring-batch'), node('netring int:', 'int'), netringStats, tcpdump].map((reader) => ({
+      x: '153,940 pps',
+      reader,
+      generator: trafgen('seed-random', sizes, ['--rate', '153940pps']),
+    })),
+  )
+  raw.seed1 = rows
+  raw.seed2 = seed2
+  sections.push(
+    "### Test 1 at the seed's rates: 1 GbE line rate per frame size",
+    '',
+    `trafgen held to ${SIZES.map((x) => `${lineRate(x).toLocaleString('en-US')} pps at ${x}`).join(', ')} (what it reaches, if less): the rates of the seed's 1 GbE test, so that CPU and loss compare with its figures.`,
+    '',
+    summary(rows, 'frame', true),
+    '',
+    "### Test 2 at the seed's rate: 153,940 pps of random sizes 64–1518",
+    '',
+    summary(seed2, 'rate', false),
+    '',
+  )
+}
+
 async function test1(ns: string, results: string, sections: string[], raw: Record<string, Row[]>): Promise<void> {
   const readers = test1Readers()
+  const floorRuns = await floor(ns)
   const byTrafgen = await matrix(
     ns,
     'test 1',
@@ -334,6 +393,8 @@ async function test1(ns: string, results: string, sections: string[], raw: Recor
   writeFileSync(join(results, 'study-test1-loss.svg'), lineChart({ title: 'Test 1: loss vs frame size (trafgen)', xLabel: 'frame size (bytes)', yLabel: 'loss (dropped + vanished) %', series: series(byTrafgen, lossPct, SIZES) }))
   sections.push(
     '### Test 1: recv() vs ring across frame sizes (generator: trafgen)',
+    '',
+    `The floor of any \`for await\` loop (benchmark/floor.ts: the same loop over pre-made objects, no capture): ${median(floorRuns).toFixed(0)} ns per iteration (${Math.min(...floorRuns).toFixed(0)}–${Math.max(...floorRuns).toFixed(0)}), on the reader's CPU in the same go. The C recv() loop is int:'s floor (benchmark/c/recv-loop.c, one recv() per packet).`,
     '',
     summary(byTrafgen, 'frame', true),
     '',
@@ -544,6 +605,7 @@ async function main(): Promise<void> {
   const rawDrain: Record<string, unknown> = {}
   try {
     if (tests.includes('1')) await test1(ns.name, results, sections, raw)
+    if (tests.includes('seed')) await seed(ns.name, sections, raw)
     if (tests.includes('2')) await test2(ns.name, results, sections, raw)
     if (tests.includes('drain')) await drain(ns.name, sections, rawDrain)
     if (tests.includes('loop')) await eventLoop(ns.name, sections, raw)
