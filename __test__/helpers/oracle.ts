@@ -342,11 +342,12 @@ export const DNS_FIELDS: Field[] = ([
   f('dns.flags.recdesired', (p) => p.dns?.recursionDesired),
   f('dns.flags.recavail', (p) => response(p, p.dns?.recursionAvailable)),
   f('dns.flags.rcode', (p) => response(p, p.dns?.rcode)),
-  // tshark's counts are the header's; netring's are the entries decoded, fewer when a message is cut or malformed.
-  f('dns.count.queries', (p) => p.dns?.questions.length, false, dnsError),
-  f('dns.count.answers', (p) => p.dns?.answers.length, false, dnsError),
-  f('dns.count.auth_rr', (p) => p.dns?.authorities.length, false, dnsError),
-  f('dns.count.add_rr', (p) => p.dns?.additionals.length, false, dnsError),
+  // The header's counts (dns.counts), also of a message cut short; the sections' lengths
+  // must be them when nothing is wrong.
+  f('dns.count.queries', (p) => p.dns?.counts.questions),
+  f('dns.count.answers', (p) => p.dns?.counts.answers),
+  f('dns.count.auth_rr', (p) => p.dns?.counts.authorities),
+  f('dns.count.add_rr', (p) => p.dns?.counts.additionals),
   f('dns.qry.name', (p) => dnsList(p.dns?.questions.map((q: any) => q.name) ?? [])),
   f('dns.qry.type', (p) => dnsList(p.dns?.questions.map((q: any) => q.type) ?? [])),
   f('dns.qry.class', (p) => dnsList(p.dns?.questions.map((q: any) => (q.unicastResponse ? q.class | 0x8000 : q.class)) ?? [])),
@@ -370,7 +371,11 @@ export const DNS_FIELDS: Field[] = ([
   // tshark goes on past it (e.g. with "<Unknown extended label>"): only the header is compared.
   // tshark stops at an exception in a record it cannot read (malformed): likewise.
   skip: (p, theirs, row) =>
-    dnsSkip(p, theirs) || (!/^dns\.(id|flags\.)/.test(x.name) && (dnsError(p) || update(p) || (row.get('_ws.malformed') ?? '') !== '' || (row.get('_ws.unreassembled') ?? '') !== '')) || (x.skip?.(p, theirs, row) ?? false),
+    dnsSkip(p, theirs) ||
+    (!/^dns\.(id|flags\.|count\.)/.test(x.name) && (dnsError(p) || update(p) || (row.get('_ws.malformed') ?? '') !== '' || (row.get('_ws.unreassembled') ?? '') !== '')) ||
+    // UPDATE's counts are tshark's dns.count.zones, .prerequisites, .updates
+    (x.name.startsWith('dns.count.') && update(p) && x.name !== 'dns.count.add_rr') ||
+    (x.skip?.(p, theirs, row) ?? false),
 }))
 
 /**
@@ -681,6 +686,10 @@ export async function compareFile(path: string, extra: Field[] = DNS_FIELDS): Pr
     same('ip is ipv4 ?? ipv6', p.ip, p.ipv4 ?? p.ipv6)
     if ((p.vlans ?? []).length > 0) same('vlan is vlans[0]', p.vlan, p.vlans[0])
     if (p.ipv6 !== undefined) same('ipv6.ttl is ipv6.hopLimit', p.ipv6.ttl, p.ipv6.hopLimit)
+    const m = p.dns
+    if (m !== undefined && m.error === undefined) {
+      same('dns.counts are the sections of a whole message', m.counts, { questions: m.questions.length, answers: m.answers.length, authorities: m.authorities.length, additionals: m.additionals.length })
+    }
     // Tags: netring's 802.1Q (and 0x9100) tags are tshark's vlan, its 802.1ad tags ieee8021ad.
     for (const [protocol, ours] of [
       ['vlan', q(p).length > 0],
