@@ -78,7 +78,7 @@ function live(tools: string[], title: string, body: (t: ExecutionContext, ns: Ne
  */
 const FINDINGS: [id: string, pattern: RegExp][] = [
   ['F1 (SLL2 interface index read as a signed number)', /sll\.ifindex: tshark \d+, netring -\d+/],
-  ['F2 (ICMP in IPv6, ICMPv6 in IPv4 not decoded)', /^\S+ (icmp\.\S+|icmpv6\.\S+|layer icmp|layer icmpv6)[: ].*\n\s+tshark protocols (\S*:)?(ipv6:icmp(:|\s|$)|ip:icmpv6)/m],
+  ['F2 (ICMP in IPv6, ICMPv6 in IPv4 not decoded)', /^\S+ (icmp\.\S+|icmpv6\.\S+|layer icmp|layer icmpv6)[: ].*\n\s+tshark protocols (\S*:)?(ipv6(:ipv6\.\w+)*:icmp(:|\s|$)|ip:icmpv6)/m],
   ['F3 (IPv6 payload length 0: a hop-by-hop header and transport read past the packet)', /^\S+ (ipv6\.hopopts\.nxt: tshark \(absent\), netring 1|ipv6 final next header: tshark 0, netring \d+|layer \w+: tshark has not \w+ \(\S*ipv6\.hopopts\), netring has)/m],
 ]
 
@@ -388,10 +388,14 @@ async function kernelTraffic(t: ExecutionContext, lab: Lab, { servers = true } =
   await lab.run('b', ['ping', '-n', '-c', '1', '-W', '3', '-R', V4A])
   // 3000 bytes over a 1500-byte MTU: three IPv4 fragments each way.
   await lab.run('b', ['ping', '-n', '-c', '1', '-W', '3', '-s', '3000', V4A])
+  // A TOS of DSCP 46 with ECN 1, and TTL 7.
+  await lab.run('b', ['ping', '-n', '-c', '1', '-W', '3', '-Q', '0xb9', '-t', '7', V4A])
   // IPv6: adding the addresses sends MLD reports (hop-by-hop router alert); the ping resolves with NDP.
   lab.addIpv6()
   await lab.run('b', ['ping', '-6', '-n', '-c', '1', '-W', '3', V6A])
   await lab.run('b', ['ping', '-6', '-n', '-c', '1', '-W', '3', '-s', '3000', V6A])
+  // A traffic class and a flow label of our own.
+  await lab.run('b', ['ping', '-6', '-n', '-c', '1', '-W', '3', '-Q', '0xa5', '-F', '0x12345', V6A])
   if (!servers) return
   const srv = await lab.start('a', ['node', SERVERS, V4A, V6A], /ready/)
   try {
@@ -448,6 +452,9 @@ live(['tcpdump', 'tshark', 'ping'], 'live Ethernet: kernel traffic captured by t
     has((k) => v(k, 'tcp')?.SYN === true && v(k, 'tcp')?.options?.length > 0, 'TCP SYN with options')
     has((k) => v(k, 'tcp')?.FIN === true, 'TCP FIN')
     has((k) => v(k, 'icmp')?.type === 3, 'ICMP port unreachable')
+    has((k) => v(k, 'ipv4')?.tos === 0xb9 && v(k, 'ipv4')?.ttl === 7, 'IPv4 TOS 0xb9, TTL 7')
+    has((k) => v(k, 'ipv6')?.flowLabel === 0x12345 && v(k, 'ipv6')?.trafficClass === 0xa5, 'IPv6 flow label 0x12345, class 0xa5')
+    has((k) => v(k, 'tcp')?.RST === true, 'TCP RST (connection refused)')
     has((k) => v(k, 'icmpv6')?.type === 1, 'ICMPv6 destination unreachable')
     has((k) => k.layers.includes('dns') && k.layers.includes('udp'), 'DNS over UDP')
     has((k) => k.layers.includes('dns') && k.layers.includes('tcp'), 'DNS over TCP')

@@ -1,8 +1,8 @@
 // Clients for the decode oracle (__test__/decode.spec.ts), run inside the peer namespace:
 //   ip netns exec NS node oracle-clients.mjs 10.x.y.1 fd00:x::1 [closed-udp-port]
 // Against oracle-servers.mjs: TCP to 8080 (v4, v6) sends "hello", reads "hi"; UDP to the
-// echo on 7777 (v4, v6); one UDP datagram to a closed port (the kernel answers ICMP port
-// unreachable); DNS queries through node's resolver (c-ares) for A, AAAA, MX, TXT, SRV,
+// echo on 7777 (v4, v6); a TCP connection and a UDP datagram to a closed port (the kernel
+// answers RST, and ICMP port unreachable); DNS queries through node's resolver (c-ares) for A, AAAA, MX, TXT, SRV,
 // a CNAME, a name that does not exist and a TXT answer too big for UDP (asked again over
 // TCP). Prints a JSON line of what it got and exits 0, or the error and exits 1.
 import dgram from 'node:dgram'
@@ -18,6 +18,14 @@ function tcp(host) {
     s.on('data', (d) => chunks.push(d))
     s.on('end', () => resolve(Buffer.concat(chunks).toString()))
     s.on('error', reject)
+  })
+}
+
+/** A connection to a closed port: the kernel answers the SYN with RST. */
+function refused(host) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(Number(closed), host, () => reject(new Error(`port ${closed} on ${host} is open`)))
+    s.on('error', (e) => (e.code === 'ECONNREFUSED' ? resolve(e.code) : reject(e)))
   })
 }
 
@@ -48,6 +56,8 @@ async function main() {
   const out = {}
   out.tcp4 = await tcp(v4)
   out.tcp6 = await tcp(v6)
+  out.refused4 = await refused(v4)
+  out.refused6 = await refused(v6)
   out.udp4 = await udpEcho('udp4', v4)
   out.udp6 = await udpEcho('udp6', v6)
   await udpClosed('udp4', v4)

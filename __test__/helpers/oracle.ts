@@ -441,12 +441,15 @@ function normalise(v: string): string {
     .join(',')
 }
 
-/** A view value in the same form; undefined (and empty lists) as undefined. */
+/**
+ * A view value in the same form; undefined, empty lists and empty text as undefined (in
+ * -T fields an empty value and an absent one look the same).
+ */
 function render(v: Value): string | undefined {
   if (v === undefined || v === null) return undefined
   if (typeof v === 'boolean') return v ? '1' : '0'
-  if (Array.isArray(v)) return v.length === 0 ? undefined : v.map((x) => String(x)).join(',')
-  return String(v)
+  const text = Array.isArray(v) ? v.map((x) => String(x)).join(',') : String(v)
+  return text === '' ? undefined : text
 }
 
 /** The next-header value the chain of extension headers ends with, as tshark shows the chain. */
