@@ -75,11 +75,15 @@ function live(tools: string[], title: string, body: (t: ExecutionContext, ns: Ne
  * - F3: an IPv6 payload length of 0 with a hop-by-hop header is taken for a jumbogram without
  *   a Jumbo Payload option (RFC 2675 §3 requires one), so a header and transport are read out
  *   of bytes past the packet; tshark reports the packet malformed and decodes nothing past it.
+ * - F4: the Shim6 payload extension header (next header 140, RFC 5533 §5.2; in IANA's IPv6
+ *   extension header registry) ends netring's walk (`ipv6.protocol` 140, no transport);
+ *   tshark walks it to what follows.
  */
 const FINDINGS: [id: string, pattern: RegExp][] = [
   ['F1 (SLL2 interface index read as a signed number)', /sll\.ifindex: tshark \d+, netring -\d+/],
-  ['F2 (ICMP in IPv6, ICMPv6 in IPv4 not decoded)', /^\S+ (icmp\.\S+|icmpv6\.\S+|layer icmp|layer icmpv6)[: ].*\n\s+tshark protocols (\S*:)?(ipv6(:ipv6\.\w+)*:icmp(:|\s|$)|ip:icmpv6)/m],
+  ['F2 (ICMP in IPv6, ICMPv6 in IPv4 not decoded)', /^\S+ (icmp\.\S+|icmpv6\.\S+|layer icmp|layer icmpv6)[: ].*\n\s+tshark protocols (\S*:)?(ipv6(:ipv6\.\w+|:ah)*:icmp(:|\s|$)|ip(:ah)?:icmpv6)/m],
   ['F3 (IPv6 payload length 0: a hop-by-hop header and transport read past the packet)', /^\S+ (ipv6\.hopopts\.nxt: tshark \(absent\), netring 1|ipv6 final next header: tshark 0, netring \d+|layer \w+: tshark has not \w+ \(\S*ipv6\.hopopts\), netring has)/m],
+  ['F4 (the Shim6 extension header ends the walk)', /^\S+ .*\n\s+tshark protocols \S*:shim6(:|\s|$)/m],
 ]
 
 /** `d`, named after the finding it is, if any. */
@@ -978,6 +982,8 @@ function handBuilt(): [string, Buffer, number, Record<string, unknown>][] {
   const later6 = F.ipv6({ ...P6, nextHeader: 44 }, Buffer.concat([F.fragmentHeader(17, 100, true, 7), Buffer.alloc(16, 0x77)]))
   const igmp = F.ipv4({ ...P4, dst: '224.0.0.22', protocol: 2, ttl: 1, options: Buffer.from('94040000', 'hex') }, Buffer.from('2200f9020000000104000000e00000fb', 'hex'))
   const noNext = F.ipv6({ ...P6, nextHeader: 59 }, Buffer.alloc(0))
+  // Shim6 payload extension header (RFC 5533 §5.2: P bit 0, a 47-bit receiver context tag).
+  const shim6 = F.ipv6({ ...P6, nextHeader: 140 }, Buffer.concat([F.extension(17, Buffer.from('000000000001', 'hex')), udp6]))
   const plenZero = F.ipv6({ ...P6, nextHeader: 0 }, Buffer.concat([F.extension(17, Buffer.alloc(4)), udp6]))
   plenZero.writeUInt16BE(0, 4)
   // A type 2 routing header (RFC 6275 §6.4: one address, segments left 1) before ICMPv6.
@@ -1072,6 +1078,7 @@ function handBuilt(): [string, Buffer, number, Record<string, unknown>][] {
     ['ICMP echo in IPv6 (finding F2: protocol 1 is ICMP whatever the IP version)', ether(0x86dd, F.ipv6({ ...P6, nextHeader: 1 }, echo)), 1, { ipv6: { protocol: 1 }, icmp: { type: 8, code: 0, id: 0x1234, seq: 7 } }],
     ['ICMPv6 echo in IPv4 (finding F2: protocol 58 is ICMPv6 whatever the IP version)', ether(0x0800, F.ipv4({ ...P4, protocol: 58 }, echo6)), 1, { ipv4: { protocol: 58 }, icmpv6: { type: 128, id: 0xabcd } }],
     ['IPv6 payload length 0, hop-by-hop without a Jumbo Payload option (finding F3: no payload, RFC 2675 §3)', ether(0x86dd, plenZero), 1, { ipv6: { payloadLength: 0 }, udp: undefined, decodeError: { layer: 'ipv6-extension' } }],
+    ['IPv6 Shim6 payload extension header, UDP (finding F4: 140 is an extension header)', ether(0x86dd, shim6), 1, { ipv6: { nextHeader: 140, protocol: 17 }, udp: { srcPort: 1000, dstPort: 2000 } }],
     ['SLL2 IPv6 ICMPv6', F.sll2(0, 772, 1, Buffer.alloc(6), 0x86dd, ip6Echo), 276, { sll: { version: 2, packetType: 0, hardwareType: 772, ifindex: 1, address: '00:00:00:00:00:00', protocol: 0x86dd }, icmpv6: { type: 128 } }],
     ['NULL (host order) IPv4 TCP', F.loopback(2, ip4Tcp, false), 0, { ipv4: { protocol: 6 }, tcp: { dstPort: 443 }, ethernet: undefined }],
     ['LOOP (network order) IPv6', F.loopback(24, ip6Echo, true), 108, { ipv6: { hopLimit: 255 }, icmpv6: { seq: 0x0102 } }],

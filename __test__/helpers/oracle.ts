@@ -320,8 +320,8 @@ function dnsSkip(p: AnyPacket, theirs = ''): boolean {
   return theirs.includes('\\') || JSON.stringify(p.dns ?? {}).includes('\\\\')
 }
 
-/** Text tshark shows otherwise: it ends a TXT string at a NUL and shows other control bytes as escapes. */
-const oddText = (p: AnyPacket): boolean => ofType(p, 16).flat().some((t: string) => /[\u0000-\u001f\u007f\ufffd,]/.test(t))
+/** Text tshark shows otherwise: it ends a TXT string at a NUL, shows control bytes as escapes and each byte over 0x7f as U+FFFD (a ',' would split it). */
+const oddText = (p: AnyPacket): boolean => ofType(p, 16).flat().some((t: string) => /[^\u0020-\u007e]|,/.test(t))
 
 /** UPDATE (opcode 5, RFC 2136) names the sections zones, prerequisites, updates: other tshark fields. */
 const update = (p: AnyPacket): boolean => p.dns?.opcode === 5
@@ -608,7 +608,9 @@ export async function compareFile(path: string, extra: Field[] = DNS_FIELDS): Pr
     // The protocols of this packet, not of one inside it (an ICMP error's quote, IP in IP,
     // Ethernet in IP), which tshark decodes too: the chain up to a link or network layer
     // after the first network layer.
-    const chain = (row.get('frame.protocols') ?? '').split(':')
+    // An 802.2 LLC header (802.3 frames) netring does not decode: what tshark finds behind it is not compared.
+    const full = (row.get('frame.protocols') ?? '').split(':')
+    const chain = full.includes('llc') ? full.slice(0, full.indexOf('llc') + 1) : full
     const network = (c: string) => c === 'ip' || c === 'ipv6'
     const first = chain.findIndex(network)
     const second = first < 0 ? -1 : chain.findIndex((c, k) => k > first && (network(c) || ['eth', 'vlan', 'ieee8021ad', 'arp', 'sll'].includes(c)))
@@ -706,9 +708,16 @@ export async function compareFile(path: string, extra: Field[] = DNS_FIELDS): Pr
       }
     }
     // Every layer netring reports is one tshark reports, and the other way round (up to a cut).
+    // tshark's transport is the first of its chain (an ICMPv6 message's data may hold what it
+    // takes for ICMP again); a later fragment's (if tshark shows one) is not netring's.
+    const transport = outer.find((c) => ['tcp', 'udp', 'icmp', 'icmpv6'].includes(c))
     for (const [view, protocol] of VIEWS) {
       const ours = p[view] !== undefined
-      const theirs = outer.includes(protocol)
+      const isTransport = ['tcp', 'udp', 'icmp', 'icmpv6'].includes(protocol)
+      if (isTransport && !ours && laterFragment(p)) continue
+      // tshark gives a port to the lower port's protocol (time, chargen, …) before 53's.
+      if (view === 'dns' && ours && outer.length > 0 && !['dns', 'data', 'tcp', 'udp'].includes(outer[outer.length - 1])) continue
+      const theirs = isTransport ? transport === protocol : outer.includes(protocol)
       const rank = LAYER_RANK[VIEW_LAYER[view]]
       if (ours === theirs) {
         if (ours) result.compared++
