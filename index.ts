@@ -14,7 +14,39 @@
  */
 export type { BpfInstruction, CaptureStats, FanoutOptions, RecordOptions, RecordProgress, SenderStats } from './src/native'
 export { Capture, open, openRing } from './src/capture'
+export {
+  build,
+  buildInto,
+  checksum,
+  encodeDns,
+  ETHERNET_MIN_FRAME,
+  ICMP_TYPES,
+  ICMPV6_TYPES,
+  Template,
+  updateChecksum,
+  type Address,
+  type ArpSpec,
+  type BuildOptions,
+  type DnsQuestionSpec,
+  type DnsRecordSpec,
+  type DnsSpec,
+  type EthernetSpec,
+  type IcmpSpec,
+  type Icmpv6Spec,
+  type Ipv4Option,
+  type Ipv4Spec,
+  type Ipv6ExtensionSpec,
+  type Ipv6Option,
+  type Ipv6Spec,
+  type LayerSpec,
+  type TcpOption,
+  type TcpSpec,
+  type TemplateField,
+  type UdpSpec,
+  type VlanSpec,
+} from './src/build'
 export { compileFilter } from './src/filter'
+export { interfaces, type InterfaceAddress, type InterfaceCounters, type NetworkInterface } from './src/interfaces'
 export * from './src/dns'
 export type { CaptureOptions, FanoutMode, Filter, TxOptions } from './src/options'
 export {
@@ -29,6 +61,8 @@ export {
   Tcp,
   Udp,
   type DecodeError,
+  type DecodedIpv4Option,
+  type DecodedTcpOption,
   type Ipv6Fragment,
 } from './src/layers'
 export { Batch, decode, Packet, type Direction, type Vlan } from './src/packet'

@@ -117,10 +117,10 @@ test('an unwritable output path: exit 1 before anything is read', async (t) => {
   t.regex(run.stderr, /create of "\/nonexistent-dir\/out\.pcap" failed/)
 })
 
-test('interfaces lists lo with index, MTU and state', async (t) => {
+test('interfaces lists lo as ip -br addr does, then index, MTU and counters', async (t) => {
   const run = await cli(['interfaces'])
   t.is(run.code, 0)
-  t.regex(run.stdout, /^\s*1\s+lo\s+mtu \d+/m)
+  t.regex(run.stdout, /^lo {15}UNKNOWN {8}127\.0\.0\.1\/8\b.*\n {4}index 1 mtu \d+ linktype 1 00:00:00:00:00:00 <UP,RUNNING,LOOPBACK>  rx \d+ packets/m)
 })
 
 privileged('stats on a veth pair counts exactly the injected frames and bytes, and each -f its matches', async (t, ns) => {

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 
 import { open } from './capture'
+import { interfaces as listInterfaces } from './interfaces'
 import type { RecordProgress } from './native'
 import { PacketPrinter, type PrintOptions, type TimeFormat } from './print'
 import { record } from './record'
@@ -20,7 +21,7 @@ const USAGE: Record<string, string> = {
   capture:
     'usage: netring capture <uri> | -i IFACE | -r FILE [-w FILE [-U] [-C SIZE] [-G SECONDS] [-W N] [--format pcap|pcap-ns|pcapng] | -q -e -v -x -X -t -l] [-c COUNT] [--duration SECONDS] [-s SNAPLEN] [-p] [-Q in|out|inout] [RING OPTIONS] [--netns NAME] [EXPRESSION]',
   replay: 'usage: netring replay FILE <uri> [--pps N | --timing original [--speed X]] [--loop N] [--netns NAME]',
-  interfaces: 'usage: netring interfaces',
+  interfaces: 'usage: netring interfaces [--netns NAME] [IFACE]',
 }
 const MAIN_USAGE = 'usage: netring <stats|capture|replay|interfaces> [options]  (netring COMMAND --help, netring --version)'
 
@@ -120,8 +121,11 @@ must be the interface's (raw IP may go onto a raw-IP interface): a Linux cooked 
   -h, --help            this help`,
   interfaces: `${USAGE.interfaces}
 
-Lists the network interfaces of this namespace with their index, MTU and state.
+Lists the network interfaces (read from rtnetlink) as \`ip -br addr\` does: name,
+operational state, addresses; then index, MTU, link type, MAC, flags and the kernel's
+counters (rx/tx packets, bytes, errors, drops) on an indented line. With IFACE, that one.
 
+      --netns NAME      the interfaces of network namespace NAME
   -h, --help            this help`,
 }
 
@@ -198,7 +202,7 @@ const OPTIONS: Record<string, ParseArgsConfig['options']> = {
     format: { type: 'string' },
   },
   replay: { ...common, pps: { type: 'string' }, loop: { type: 'string' }, timing: { type: 'string' }, speed: { type: 'string' } },
-  interfaces: { help: { type: 'boolean', short: 'h' } },
+  interfaces: { help: { type: 'boolean', short: 'h' }, netns: { type: 'string' } },
 }
 
 type Values = Record<string, string | boolean | string[] | undefined>
@@ -516,13 +520,27 @@ class FilePace {
   }
 }
 
-function interfaces(positionals: string[]): void {
-  if (positionals.length !== 0) throw new UsageError('interfaces takes no arguments')
-  const read = (name: string, field: string): string => readFileSync(`/sys/class/net/${name}/${field}`, 'utf8').trim()
-  const rows = readdirSync('/sys/class/net')
-    .map((name) => ({ name, index: Number(read(name, 'ifindex')), mtu: read(name, 'mtu'), state: read(name, 'operstate') }))
-    .sort((x, y) => x.index - y.index)
-  for (const r of rows) out(`${String(r.index).padStart(3)}  ${r.name.padEnd(16)} mtu ${r.mtu.padEnd(6)} ${r.state}`)
+/**
+ * `ip -br addr` (name padded to 16, state to 14, then each address/prefix), and below it
+ * the rest: index, MTU, link type, MAC, flags and counters.
+ */
+function interfaces(positionals: string[], values: Values): void {
+  if (positionals.length > 1) throw new UsageError('interfaces takes at most one interface name')
+  const netns = typeof values.netns === 'string' ? values.netns : undefined
+  const all = listInterfaces({ netns })
+  const shown = positionals.length === 0 ? all : all.filter((i) => i.name === positionals[0])
+  if (shown.length === 0) throw new Error(`no interface ${positionals[0]}${netns === undefined ? '' : ` in namespace ${netns}`}`)
+  for (const i of shown) {
+    out(`${i.name.padEnd(16)} ${i.state.padEnd(14)} ${i.addresses.map((a) => `${a.address}/${a.prefixLength}`).join(' ')}`.trimEnd())
+    const flags = [i.up && 'UP', i.running && 'RUNNING', i.promiscuous && 'PROMISC', i.loopback && 'LOOPBACK'].filter((f) => f !== false)
+    const c = i.counters
+    const counters =
+      c === undefined
+        ? ''
+        : `  rx ${c.rxPackets} packets ${c.rxBytes} bytes ${c.rxErrors} errors ${c.rxDropped} dropped` +
+          `  tx ${c.txPackets} packets ${c.txBytes} bytes ${c.txErrors} errors ${c.txDropped} dropped`
+    out(`    index ${i.index} mtu ${i.mtu} linktype ${i.linkType}${i.mac === '' ? '' : ` ${i.mac}`} <${flags.join(',')}>${counters}`)
+  }
 }
 
 /** This package's version, from its package.json (two levels above dist/src/cli.js; the
@@ -560,7 +578,7 @@ async function main(argv: string[]): Promise<number> {
     if (command === 'stats') await stats(positionals, values)
     else if (command === 'capture') await capture(positionals, values)
     else if (command === 'replay') await replay(positionals, values)
-    else interfaces(positionals)
+    else interfaces(positionals, values)
     return 0
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)

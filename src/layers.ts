@@ -241,6 +241,20 @@ export class Arp {
   }
 }
 
+/** An IPv4 option as `Ipv4.optionList` reads it. */
+export type DecodedIpv4Option = 'nop' | 'eol' | { routerAlert: number } | { type: number; data: Buffer }
+
+/** A TCP option as `Tcp.optionList` reads it. */
+export type DecodedTcpOption =
+  | 'nop'
+  | 'eol'
+  | { mss: number }
+  | { windowScale: number }
+  | { sackPermitted: true }
+  | { sack: Array<[number, number]> }
+  | { timestamp: [number, number] }
+  | { kind: number; data: Buffer }
+
 /** An IPv4 header. */
 export class Ipv4 {
   readonly #b: Buffer
@@ -321,6 +335,34 @@ export class Ipv4 {
   /** The options (header length − 20 bytes). */
   get options(): Buffer {
     return this.#b.subarray(this.#at + 20, this.#at + this.headerLength)
+  }
+  /** The options one by one, in the shapes `build` takes (`'nop'`, `{ routerAlert }`,
+   * `{ type, data }`); the EOL padding after the last is left out. A length that runs
+   * past the header ends the list with `{ type, data }` of the bytes left. */
+  get optionList(): DecodedIpv4Option[] {
+    const o = this.options
+    const list: DecodedIpv4Option[] = []
+    for (let i = 0; i < o.length; ) {
+      const type = o[i]
+      if (type === 0) {
+        if (o.subarray(i).some((x) => x !== 0)) list.push('eol')
+        else break
+        i++
+      } else if (type === 1) {
+        list.push('nop')
+        i++
+      } else {
+        const length = o[i + 1]
+        if (i + 1 >= o.length || length < 2 || i + length > o.length) {
+          list.push({ type, data: o.subarray(i + 1) })
+          break
+        }
+        if (type === 148 && length === 4) list.push({ routerAlert: u16(o, i + 2) })
+        else list.push({ type, data: o.subarray(i + 2, i + length) })
+        i += length
+      }
+    }
+    return list
   }
 
   toJSON(): object {
@@ -489,6 +531,43 @@ export class Tcp {
   /** The options (header length − 20 bytes). */
   get options(): Buffer {
     return this.#b.subarray(this.#at + 20, this.#at + this.headerLength)
+  }
+  /** The options one by one, in the shapes `build` takes (`{ mss }`, `{ windowScale }`,
+   * `{ sackPermitted: true }`, `{ sack }`, `{ timestamp }`, `'nop'`, `{ kind, data }`);
+   * the EOL padding after the last is left out. */
+  get optionList(): DecodedTcpOption[] {
+    const o = this.options
+    const list: DecodedTcpOption[] = []
+    for (let i = 0; i < o.length; ) {
+      const kind = o[i]
+      if (kind === 0) {
+        if (o.subarray(i).some((x) => x !== 0)) list.push('eol')
+        else break
+        i++
+        continue
+      }
+      if (kind === 1) {
+        list.push('nop')
+        i++
+        continue
+      }
+      const length = o[i + 1]
+      if (i + 1 >= o.length || length < 2 || i + length > o.length) {
+        list.push({ kind, data: o.subarray(i + 1) })
+        break
+      }
+      if (kind === 2 && length === 4) list.push({ mss: u16(o, i + 2) })
+      else if (kind === 3 && length === 3) list.push({ windowScale: o[i + 2] })
+      else if (kind === 4 && length === 2) list.push({ sackPermitted: true })
+      else if (kind === 5 && length >= 10 && (length - 2) % 8 === 0) {
+        const sack: Array<[number, number]> = []
+        for (let k = i + 2; k < i + length; k += 8) sack.push([u32(o, k), u32(o, k + 4)])
+        list.push({ sack })
+      } else if (kind === 8 && length === 10) list.push({ timestamp: [u32(o, i + 2), u32(o, i + 6)] })
+      else list.push({ kind, data: o.subarray(i + 2, i + length) })
+      i += length
+    }
+    return list
   }
 
   toJSON(): object {

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs'
 import test, { type ExecutionContext } from 'ava'
 
 import { openTx } from 'netring'
-import { B, makeNetns as makeVethNamespace, removeNetns } from '../../examples/netns'
+import { B, makeNetns as makeVethNamespace, makePeerNetns, removeNetns, type PeerNetns } from '../../examples/netns'
 
 export { A, B } from '../../examples/netns'
 
@@ -39,9 +39,10 @@ let seq = 0
  */
 function removeStale(): void {
   for (const line of ip('netns', 'list').split('\n')) {
-    const match = /^(nrt-(\d+)-\d+)/.exec(line)
+    const match = /^(nrt-(\d+)-\d+)(-peer)?/.exec(line)
     if (match === null || existsSync(`/proc/${match[2]}`)) continue
-    removeNetns(match[1])
+    if (match[3] === undefined) removeNetns(match[1])
+    else ip('netns', 'del', match[0])
   }
 }
 if (reason === undefined) removeStale()
@@ -76,6 +77,39 @@ export function privileged(title: string, body: (t: ExecutionContext, ns: Netns)
   }
   test.serial(title, async (t) => {
     const ns = makeNetns()
+    try {
+      await body(t, ns)
+    } finally {
+      ns.remove()
+    }
+  })
+}
+
+/**
+ * A privileged test that makes its namespaces itself (an example run as a process):
+ * skipped with the reason where it cannot run, failed under CI=true.
+ */
+export function privilegedProcess(title: string, body: (t: ExecutionContext) => Promise<void> | void): void {
+  if (reason !== undefined) {
+    if (ci) test(title, (t) => t.fail(`privileged test cannot run under CI: ${reason}`))
+    else test.skip(`${title} (skipped: ${reason})`, () => {})
+    return
+  }
+  test.serial(title, body)
+}
+
+/**
+ * A privileged test with two namespaces joined by a veth pair with addresses
+ * (`makePeerNetns`): nr1 here, nr0 in `ns.peer`, whose kernel answers.
+ */
+export function privilegedPeer(title: string, body: (t: ExecutionContext, ns: PeerNetns) => Promise<void> | void, extraPeerIps: string[] = []): void {
+  if (reason !== undefined) {
+    if (ci) test(title, (t) => t.fail(`privileged test cannot run under CI: ${reason}`))
+    else test.skip(`${title} (skipped: ${reason})`, () => {})
+    return
+  }
+  test.serial(title, async (t) => {
+    const ns = makePeerNetns(`nrt-${process.pid}-${seq++}`, extraPeerIps)
     try {
       await body(t, ns)
     } finally {

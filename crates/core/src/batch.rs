@@ -141,6 +141,10 @@ pub struct Batch {
     pub data: Vec<u8>,
     /// [`META_STRIDE`] numbers per packet (`META_*` say which is which).
     pub meta: Vec<u32>,
+    /// Whether packets are dissected as they come in (for JavaScript, which reads the
+    /// layers); when not, the `META_LAYERS..` words stay 0. Native counting and writing
+    /// (`record`) do without: the walk costs about 11 ns a packet.
+    pub dissect: bool,
 }
 
 /// One packet of a [`Batch`], borrowed.
@@ -175,6 +179,11 @@ impl Batch {
         self.meta.is_empty()
     }
 
+    /// An empty batch whose packets are dissected as they come in.
+    pub fn dissecting() -> Batch {
+        Batch { dissect: true, ..Batch::default() }
+    }
+
     /// Empties the batch, keeping its memory.
     pub fn clear(&mut self) {
         self.data.clear();
@@ -200,8 +209,18 @@ impl Batch {
         self.data.truncate(offset + (self.data.len() - offset).min(snaplen as usize));
         let caplen = self.data.len() - offset;
         push_record(&mut self.meta, offset, caplen, info, vlan.is_some());
+        self.dissect_last(offset, link_type);
+    }
+
+    /// Fills in what the dissector finds in the packet pushed last (at `offset`), if the
+    /// batch dissects; the link type is recorded either way.
+    fn dissect_last(&mut self, offset: usize, link_type: u32) {
         let record = self.meta.len() - META_STRIDE;
-        dissect_into(&mut self.meta[record..], &self.data[offset..], link_type, &mut Layers::default());
+        if self.dissect {
+            dissect_into(&mut self.meta[record..], &self.data[offset..], link_type, &mut Layers::default());
+        } else {
+            self.meta[record + META_LINK_TYPE] = link_type;
+        }
     }
 
     /// Appends a packet as `framing` says its bytes begin: as [`Batch::push`] does, or for
@@ -219,8 +238,7 @@ impl Batch {
         let caplen = self.data.len() - offset;
         let info = PacketInfo { len: info.len + SLL2_HEADER_LEN as u32, ..*info };
         push_record(&mut self.meta, offset, caplen, &info, false);
-        let record = self.meta.len() - META_STRIDE;
-        dissect_into(&mut self.meta[record..], &self.data[offset..], link_type, &mut Layers::default());
+        self.dissect_last(offset, link_type);
     }
 
     /// Packet `index`, if there is one.
@@ -337,6 +355,23 @@ mod tests {
     }
 
     #[test]
+    fn only_a_dissecting_batch_walks_the_headers() {
+        // Ethernet, IPv4, UDP from 1234 to 53.
+        let mut frame = vec![0u8; 12];
+        frame.extend_from_slice(&[0x08, 0x00, 0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        frame.extend_from_slice(&[0x04, 0xd2, 0, 53, 0, 8, 0, 0]);
+        let info = PacketInfo { len: frame.len() as u32, ..Default::default() };
+        let (mut plain, mut walked) = (Batch::default(), Batch::dissecting());
+        plain.push(&info, &frame, 262_144, 1);
+        walked.push(&info, &frame, 262_144, 1);
+        assert_eq!(plain.meta[META_LAYERS..], [0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], "the link type only");
+        assert_eq!(walked.meta[META_NETWORK], 14);
+        assert_eq!(walked.meta[META_TRANSPORT], 34);
+        assert_eq!(walked.meta[META_PROTOCOL], 17);
+        assert_eq!(walked.meta[..META_LAYERS], plain.meta[..META_LAYERS]);
+    }
+
+    #[test]
     fn a_lent_tag_goes_back_in_place_as_push_copies_it() {
         let frame: Vec<u8> = (0..60u8).collect();
         let info = PacketInfo { len: 60, status: libc::TP_STATUS_VLAN_VALID, vlan_tci: 7, headroom: 14, ..Default::default() };
@@ -346,7 +381,7 @@ mod tests {
         let tag = push_lent(&mut meta, 20, frame.len(), &info, 262_144);
         put_tag_back(&mut slot, 20, tag.unwrap());
         dissect_records(&mut meta, &slot, 0, 1);
-        let mut copied = Batch::default();
+        let mut copied = Batch::dissecting();
         copied.push(&info, &frame, 262_144, 1);
         let lent = &slot[meta[META_OFFSET] as usize..][..meta[META_CAPLEN] as usize];
         assert_eq!(lent, copied.get(0).unwrap().data);

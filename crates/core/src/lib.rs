@@ -24,7 +24,8 @@
 //! Modules, leaves first (see ARCHITECTURE-rust.md): `abi` (kernel ABI facts, imports
 //! nothing), `sys` (libc calls), `error`, `mmap` (ring memory), `validate` (option checks
 //! RX and TX share), `frame` and `batch` (bytes), `bpf/` (instructions, checker,
-//! interpreter, libpcap compiler), `linktype` (ARPHRD → LINKTYPE, names), `netns`, `socket`, `fanout`, `options` + `rx` +
+//! interpreter, libpcap compiler), `linktype` (ARPHRD → LINKTYPE, names), `netns`, `link` (interfaces over
+//! rtnetlink), `socket`, `fanout`, `options` + `rx` +
 //! `capture` (receiving), `tx/` (sending), `file/` (pcap and pcapng), `record`.
 
 #![warn(missing_docs)]
@@ -38,6 +39,7 @@ mod error;
 mod fanout;
 mod file;
 mod frame;
+mod link;
 pub mod linktype;
 mod mmap;
 mod netns;
@@ -68,6 +70,7 @@ pub use error::{Error, MethodName, OptionName, Piece, Problem, Result, Text, PER
 pub use fanout::{FanoutMode, FanoutOptions, MAX_FANOUT_GROUP};
 pub use file::{CaptureTotals, FileFormat, FileInterface, FileReader, FileWriter, InterfaceNames, Rotate, FILE_SNAPLEN, STDIO_PATH, WRITE_BUFFER};
 pub use frame::PacketInfo;
+pub use link::{arphrd_to_linktype, interfaces, IfAddress, Interface, LinkStats};
 pub use mmap::Mapping;
 pub use netns::netns_path;
 pub use options::*;

@@ -342,7 +342,7 @@ fn update_stats(source: &mut RecordSource, shared: &Shared) -> Result<()> {
 /// Leaves in `batch` only the packets `program` accepts (file packets carry no VLAN tag
 /// or interface to lose in the copy).
 pub fn keep_matching(batch: &mut Batch, program: &Program) {
-    let mut kept = Batch::default();
+    let mut kept = Batch { dissect: batch.dissect, ..Batch::default() };
     for p in batch.iter().filter(|p| program.run(p.data, p.len) != 0) {
         let info = PacketInfo { len: p.len, sec: p.sec, nsec: p.nsec, ..Default::default() };
         kept.push(&info, p.data, MAX_SNAPLEN, p.link_type);

@@ -10,6 +10,7 @@ mod capture;
 mod decode;
 mod error;
 mod filter;
+mod link;
 mod options;
 mod pool;
 mod recorder;

@@ -61,9 +61,10 @@ impl BatchPool {
         }
     }
 
-    /// An empty batch, over spare memory when there is some.
+    /// An empty batch, over spare memory when there is some, that dissects its packets
+    /// (JavaScript reads their layers).
     pub fn batch(&self) -> Batch {
-        Batch { data: self.data.take(), meta: self.meta.take() }
+        Batch { data: self.data.take(), meta: self.meta.take(), dissect: true }
     }
 
     /// Gives an unused batch's memory back.
@@ -75,7 +76,7 @@ impl BatchPool {
     /// Hands `batch` to JavaScript without copying: its vectors go back to the pool when
     /// the garbage collector frees the Buffer and the Uint32Array.
     pub fn to_js<'env>(&self, env: &Env, batch: Batch) -> napi::Result<(BufferSlice<'env>, Uint32ArraySlice<'env>)> {
-        let Batch { mut data, meta } = batch;
+        let Batch { mut data, meta, .. } = batch;
         // External memory must be a real allocation, even for an empty batch.
         data.reserve(1);
         let (ptr, len) = (data.as_mut_ptr(), data.len());
