@@ -16,6 +16,7 @@ command -v xz >/dev/null || packages+=(xz-utils)   # unpacks the glibc 2.17 tool
 command -v readelf >/dev/null || packages+=(binutils)   # the package test reads the .node's GLIBC_ versions
 command -v tcpdump >/dev/null || packages+=(tcpdump)   # the pcapfile and CLI tests read and write files with tcpdump -r
 command -v tshark >/dev/null || packages+=(tshark)   # the dissector's oracle: tshark reads the same bytes, field by field
+command -v ping >/dev/null || packages+=(iputils-ping)   # the decode oracle makes ICMP traffic with the kernel's ping (record route, fragments, -6)
 apt_install "netring setup" "${packages[@]}"
 
 if ! command -v cargo >/dev/null; then
