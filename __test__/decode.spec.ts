@@ -66,8 +66,9 @@ function live(tools: string[], title: string, body: (t: ExecutionContext, ns: Ne
 }
 
 /**
- * Disagreements where tshark is right. They still fail (netring's views are to change);
- * the message only names the finding. Each has a frame in `handBuilt()` marked "(finding Fn …)".
+ * Disagreements the oracle found, where tshark was right; all four are fixed, and these
+ * stay so that a regression fails naming its finding. Each has a frame in `handBuilt()`
+ * marked "(finding Fn …)".
  * - F1: `Sll.ifindex` reads the SLL2 interface index as signed (`| 0`); libpcap's
  *   `sll2_header.sll2_if_index` and tshark's `sll.ifindex` are unsigned 32-bit.
  * - F2: protocol 1 under IPv6 and 58 under IPv4 are not decoded (dissect/transport.rs pairs
@@ -1073,7 +1074,7 @@ function handBuilt(): [string, Buffer, number, Record<string, unknown>][] {
     ['IPv6 later fragment: no UDP header', ether(0x86dd, later6), 1, { ipv6: { protocol: 17, fragment: { offset: 100, more: true, id: 7 } }, udp: undefined }],
     ['IPv4 router alert option, IGMP', ether(0x0800, igmp), 1, { ipv4: { headerLength: 24, protocol: 2, options: '94040000' }, tcp: undefined, udp: undefined, icmp: undefined }],
     ['IPv6 no next header', ether(0x86dd, noNext), 1, { ipv6: { nextHeader: 59, protocol: 59, payloadLength: 0 } }],
-    // Findings (FINDINGS above): these fail until the views change.
+    // Findings (FINDINGS above), fixed: each frame gives what tshark gives.
     ['SLL2 interface index above 2^31 (finding F1: libpcap and tshark read it unsigned)', F.sll2(0, 1, 0x86dd0003, Buffer.from(MA.replace(/:/g, ''), 'hex'), 0x0800, ip4Udp), 276, { sll: { ifindex: 0x86dd0003 } }],
     ['ICMP echo in IPv6 (finding F2: protocol 1 is ICMP whatever the IP version)', ether(0x86dd, F.ipv6({ ...P6, nextHeader: 1 }, echo)), 1, { ipv6: { protocol: 1 }, icmp: { type: 8, code: 0, id: 0x1234, seq: 7 } }],
     ['ICMPv6 echo in IPv4 (finding F2: protocol 58 is ICMPv6 whatever the IP version)', ether(0x0800, F.ipv4({ ...P4, protocol: 58 }, echo6)), 1, { ipv4: { protocol: 58 }, icmpv6: { type: 128, id: 0xabcd } }],
@@ -1123,7 +1124,7 @@ test('decode: hand-built frames of each protocol give the field values they were
   t.is(p.payload?.length ?? 0, 0)
 })
 
-test('decode: the frames of the oracle findings give the values tshark gives (fail until the views change)', (t) => {
+test('decode: the frames of the oracle findings give the values tshark gives', (t) => {
   checkHandBuilt(t, handBuilt().filter(isFinding))
 })
 

@@ -148,7 +148,7 @@ export class Sll {
   }
   /** The interface index (SLL2 only). */
   get ifindex(): number | undefined {
-    return this.version === 2 ? u32(this.#b, this.#at + 4) | 0 : undefined
+    return this.version === 2 ? u32(this.#b, this.#at + 4) : undefined
   }
   /** The link-layer address (up to 8 bytes), `aa:bb:…`. */
   get address(): string {
@@ -364,6 +364,8 @@ export const Ipv6Extension = {
   /** The walk stopped at ESP: what follows is encrypted. */
   ESP: 32,
   NO_NEXT_HEADER: 64,
+  /** A Shim6 header (RFC 5533), walked past as the options headers are. */
+  SHIM6: 128,
 } as const
 
 /** An IPv6 fragment header. */

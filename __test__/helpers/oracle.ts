@@ -402,7 +402,7 @@ export function snapshot(v: unknown, depth = 0): unknown {
 const SINGLE = /^(ip|ipv6|tcp|udp|icmp|icmpv6)\.(?!opt\.|option_kind|options|hopopts|routing|fraghdr|dstopts)/
 
 /** Extra tshark fields read for the checks that are not one field each. */
-const EXTRA = ['frame.number', 'frame.protocols', '_ws.malformed', '_ws.unreassembled', 'tcp.flags.ace', 'ipv6.nxt', 'ipv6.hopopts.nxt', 'ipv6.routing.nxt', 'ipv6.fraghdr.nxt', 'ipv6.dstopts.nxt', 'ah.next_header']
+const EXTRA = ['frame.number', 'frame.protocols', '_ws.malformed', '_ws.unreassembled', 'tcp.flags.ace', 'ipv6.nxt', 'ipv6.hopopts.nxt', 'ipv6.routing.nxt', 'ipv6.fraghdr.nxt', 'ipv6.dstopts.nxt', 'ah.next_header', 'shim6.nxt']
 
 let known: Set<string> | undefined
 /** The field names this tshark knows (`tshark -G fields`), so a field another version lacks is left out, not fatal. */
@@ -457,7 +457,7 @@ function finalNextHeader(row: Map<string, string>): number | undefined {
   const first = row.get('ipv6.nxt')?.split(',')[0]
   if (first === undefined || first === '') return undefined
   let nh = Number(first)
-  const byType: Record<number, string> = { 0: 'ipv6.hopopts.nxt', 43: 'ipv6.routing.nxt', 44: 'ipv6.fraghdr.nxt', 60: 'ipv6.dstopts.nxt', 51: 'ah.next_header' }
+  const byType: Record<number, string> = { 0: 'ipv6.hopopts.nxt', 43: 'ipv6.routing.nxt', 44: 'ipv6.fraghdr.nxt', 60: 'ipv6.dstopts.nxt', 51: 'ah.next_header', 140: 'shim6.nxt' }
   const seen: Record<string, number> = {}
   for (let hops = 0; hops < 16; hops++) {
     const field = byType[nh]

@@ -10,6 +10,28 @@ const IPPROTO_ESP: u32 = 50;
 const IPPROTO_AH: u32 = 51;
 const IPPROTO_NONE: u32 = 59;
 const IPPROTO_DSTOPTS: u32 = 60;
+const IPPROTO_SHIM6: u32 = 140;
+/// The Jumbo Payload hop-by-hop option (RFC 2675): its 4-byte length replaces the payload length.
+const OPTION_JUMBO: u8 = 0xc2;
+
+/// The Jumbo Payload length in the hop-by-hop header at `p`, if it has the option.
+fn jumbo_length(d: &[u8], p: usize) -> Option<usize> {
+    let header = d.get(p..p + (*d.get(p + 1)? as usize + 1) * 8)?;
+    let mut i = 2;
+    while i < header.len() {
+        match header[i] {
+            0 => i += 1, // Pad1
+            kind => {
+                let len = *header.get(i + 1)? as usize;
+                if kind == OPTION_JUMBO && len == 4 && i + 6 <= header.len() {
+                    return Some(be32(header, i + 2) as usize);
+                }
+                i += 2 + len;
+            }
+        }
+    }
+    None
+}
 
 pub(crate) fn ipv4(w: &mut Walk<'_>, off: usize) {
     let d = w.d;
@@ -61,7 +83,7 @@ pub(crate) fn ipv4(w: &mut Walk<'_>, off: usize) {
         o.flags |= FLAG_LATER_FRAGMENT;
         return w.payload(off + hl, end);
     }
-    super::transport::transport(w, proto, off + hl, end, false);
+    super::transport::transport(w, proto, off + hl, end);
 }
 
 pub(crate) fn ipv6(w: &mut Walk<'_>, off: usize) {
@@ -87,11 +109,12 @@ pub(crate) fn ipv6(w: &mut Walk<'_>, off: usize) {
     o.ip_src_offset = (off + 8) as u32;
     o.ip_dst_offset = (off + 24) as u32;
     o.ip_header_len = 40;
-    // A payload length of 0 with a hop-by-hop header is a jumbogram (RFC 2675): the capture bounds it.
-    let end = if plen == 0 && nh == IPPROTO_HOPOPTS {
-        d.len()
-    } else {
-        off + 40 + plen
+    // A payload length of 0 with a hop-by-hop header holding a Jumbo Payload option is a
+    // jumbogram (RFC 2675 §3): the option's length counts the payload. Without the option
+    // the datagram ends at its fixed header, and a header after it is malformed.
+    let end = match jumbo_length(d, off + 40) {
+        Some(jumbo) if plen == 0 && nh == IPPROTO_HOPOPTS => off + 40 + jumbo,
+        _ => off + 40 + plen,
     };
     if end > d.len() {
         o.flags |= FLAG_SNAPLEN;
@@ -99,13 +122,14 @@ pub(crate) fn ipv6(w: &mut Walk<'_>, off: usize) {
     let mut p = off + 40;
     loop {
         let (bit, len) = match nh {
-            IPPROTO_HOPOPTS | IPPROTO_ROUTING | IPPROTO_DSTOPTS => {
+            IPPROTO_HOPOPTS | IPPROTO_ROUTING | IPPROTO_DSTOPTS | IPPROTO_SHIM6 => {
                 if !w.fits(LAYER_IPV6_EXT, p, 8, end) {
                     return;
                 }
                 let bit = match nh {
                     IPPROTO_HOPOPTS => IPV6_EXT_HOP_BY_HOP,
                     IPPROTO_ROUTING => IPV6_EXT_ROUTING,
+                    IPPROTO_SHIM6 => IPV6_EXT_SHIM6,
                     _ => IPV6_EXT_DEST_OPTIONS,
                 };
                 (bit, (d[p + 1] as usize + 1) * 8)
@@ -157,5 +181,5 @@ pub(crate) fn ipv6(w: &mut Walk<'_>, off: usize) {
         o.ip_protocol = nh;
         o.ip_header_len = (p - off) as u32;
     }
-    super::transport::transport(w, nh, p, end, true);
+    super::transport::transport(w, nh, p, end);
 }

@@ -138,6 +138,8 @@ pub const IPV6_EXT_AUTH: u32 = 1 << 4;
 pub const IPV6_EXT_ESP: u32 = 1 << 5;
 /// `ipv6_ext`: the walk stopped at No Next Header (59).
 pub const IPV6_EXT_NO_NEXT: u32 = 1 << 6;
+/// `ipv6_ext`: a Shim6 header (140, RFC 5533), walked past as the options headers are.
+pub const IPV6_EXT_SHIM6: u32 = 1 << 7;
 
 // ---- Record layout: word indices of `Layers::write_words` ----
 /// Word: `FLAG_*` bitmask of layers present and errors.

@@ -10,8 +10,8 @@ const IPPROTO_ICMPV6: u32 = 58;
 const DNS_PORTS: [u32; 2] = [53, 5353];
 
 /// The transport header of protocol `proto` at `off`; `end` is the IP-declared end of the datagram
-/// (it may lie past the capture). `v6`: ICMPv6 rather than ICMP is expected.
-pub(crate) fn transport(w: &mut Walk<'_>, proto: u32, off: usize, end: usize, v6: bool) {
+/// (it may lie past the capture).
+pub(crate) fn transport(w: &mut Walk<'_>, proto: u32, off: usize, end: usize) {
     let d = w.d;
     w.out.transport_offset = off.min(d.len()) as u32;
     match proto {
@@ -63,8 +63,10 @@ pub(crate) fn transport(w: &mut Walk<'_>, proto: u32, off: usize, end: usize, v6
             ports_dns(w);
             w.payload(off + 8, (off + len).min(end));
         }
-        IPPROTO_ICMP if !v6 => icmp(w, off, end, LAYER_ICMP, FLAG_ICMP, [0, 8]),
-        IPPROTO_ICMPV6 if v6 => icmp(w, off, end, LAYER_ICMPV6, FLAG_ICMPV6, [128, 129]),
+        // By protocol number, whatever the IP version, as tshark does: ICMP inside IPv6
+        // and ICMPv6 inside IPv4 are odd, but each is what its number says.
+        IPPROTO_ICMP => icmp(w, off, end, LAYER_ICMP, FLAG_ICMP, [0, 8]),
+        IPPROTO_ICMPV6 => icmp(w, off, end, LAYER_ICMPV6, FLAG_ICMPV6, [128, 129]),
         _ => {
             w.out.flags |= FLAG_UNKNOWN_TRANSPORT;
             w.payload(off, end);
