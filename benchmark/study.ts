@@ -601,7 +601,11 @@ async function main(): Promise<void> {
   mkdirSync(results, { recursive: true })
   const ns = makeNetns(`netring-study-${process.pid}`)
   const sections: string[] = []
+  // The decode test reports on its own (results/decode.*), so that it can run alone
+  // without replacing the study's last full report.
+  const decodeSections: string[] = []
   const raw: Record<string, Row[]> = {}
+  const decodeRaw: Record<string, Row[]> = {}
   const rawDrain: Record<string, unknown> = {}
   try {
     if (tests.includes('1')) await test1(ns.name, results, sections, raw)
@@ -609,11 +613,20 @@ async function main(): Promise<void> {
     if (tests.includes('2')) await test2(ns.name, results, sections, raw)
     if (tests.includes('drain')) await drain(ns.name, sections, rawDrain)
     if (tests.includes('loop')) await eventLoop(ns.name, sections, raw)
-    if (tests.includes('decode')) await decodeTest(ns.name, sections, raw)
+    if (tests.includes('decode')) await decodeTest(ns.name, decodeSections, decodeRaw)
   } finally {
     ns.remove()
   }
   const info = machine()
+  const conditions = `Generator at its maximum rate on CPU ${GENERATOR_CPU}; reader on CPU ${READER_CPU}; ${rounds} round(s) of ${seconds} s, interleaved; medians.`
+  const footer = `Machine: ${Object.entries(info).map(([k, v]) => `${k} ${v}`).join('; ')}.`
+  if (decodeSections.length > 0) {
+    const md = ['## Decoding packets: netring\'s views against node_pcap', '', conditions, '', ...decodeSections, footer, ''].join('\n')
+    console.log(`\n${md}`)
+    writeFileSync(join(results, 'decode.json'), JSON.stringify({ machine: info, rounds, seconds, ...decodeRaw }, null, 2) + '\n')
+    writeFileSync(join(results, 'decode.md'), md)
+  }
+  if (sections.length === 0) return writeReport(__dirname)
   const md = [
     '## The study: recv() vs ring, frame sizes, ring sizes',
     '',

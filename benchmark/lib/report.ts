@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-const SECTIONS = ['study', 'tx', 'build']
+const SECTIONS = ['study', 'decode', 'tx', 'build']
 
 export function writeReport(dir: string): void {
   const parts = [join(dir, 'findings.md'), ...SECTIONS.map((name) => join(dir, 'results', `${name}.md`))]
