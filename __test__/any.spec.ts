@@ -98,6 +98,7 @@ privileged('record from any: pcapng with a named block per interface, pcap as LI
     })
     const seen = new Set(fields.trim().split('\n'))
     if (name.endsWith('.pcapng')) t.deepEqual([...seen].sort(), [`${A}\t${ns.ifindex(A)}`, `${B}\t${ns.ifindex(B)}`, `lo\t1`].sort())
+    if (name.endsWith('.pcapng')) t.regex(execFileSync('capinfos', [path], { encoding: 'utf8' }), /Name = any\s+Description = Pseudo-device that captures on all interfaces/)
     else t.regex(spawnSync('tcpdump', ['-r', path, '-c', '1'], { encoding: 'utf8' }).stderr, /link-type LINUX_SLL2/)
   }
 })

@@ -177,6 +177,10 @@ impl FileWriter {
                 let mut options = Vec::new();
                 if let Some(name) = interface {
                     options.push(InterfaceDescriptionOption::IfName(name.into()));
+                    // The description libpcap gives its any device (and dumpcap writes).
+                    if name == "any" {
+                        options.push(InterfaceDescriptionOption::IfDescription("Pseudo-device that captures on all interfaces".into()));
+                    }
                 }
                 options.push(InterfaceDescriptionOption::IfTsResol(9));
                 let idb = InterfaceDescriptionBlock { linktype: DataLink::from(link_type), snaplen: FILE_SNAPLEN, options };
