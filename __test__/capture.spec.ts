@@ -295,8 +295,12 @@ privileged('ring zeroCopy: a closed ring stays mapped (as zeros) until its last 
   const held = mib()
   t.true(held - before >= 120, `each closed ring is still mapped behind its Buffer: ${held - before} MiB more`)
   kept = []
-  gc()
-  await setImmediate()
+  // Node runs the Buffers' finalizers in a task after the collection, later on a busy
+  // machine: collect again until the rings are unmapped, or give up after 50 tries.
+  for (let tries = 0; tries < 50 && held - mib() < 120; tries++) {
+    gc()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
   t.true(held - mib() >= 120, `the collector unmapped them: ${held - mib()} MiB less`)
 })
 
