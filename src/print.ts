@@ -255,8 +255,8 @@ export class PacketPrinter {
     if (icmpv6 !== undefined) return `${src} > ${dst}: ICMP6, ${icmpv6Text(icmpv6, p)}, length ${length}`
     const error = p.decodeError
     if (error !== undefined) return `${src} > ${dst}: [|${error.layer}]`
-    const protocol = p.ip?.protocol ?? 0
-    return `${src} > ${dst}: ${ipProtocolName(protocol)}${IP_PROTOCOLS[protocol] === undefined ? `, length ${length}` : ''}`
+    // As tcpdump prints a protocol it does not decode (print-ip.c: " ip-proto-%u %u").
+    return `${src} > ${dst}:  ${ipProtocolName(p.ip?.protocol ?? 0)} ${length}`
   }
 
   #tcpText(p: Packet, tcp: Tcp, src: string, dst: string, data: number): string {
@@ -306,10 +306,9 @@ function ethertypeText(type: number, quiet: boolean): string {
   return `ethertype ${name ?? 'Unknown'} (0x${type.toString(16).padStart(4, '0')})`
 }
 
-function ipProtocolName(protocol: number): string {
-  const names: Record<number, string> = { 1: 'ICMP', 2: 'IGMP', 6: 'TCP', 17: 'UDP', 47: 'GREv0', 50: 'ESP', 51: 'AH', 58: 'ICMP6', 132: 'sctp' }
-  return names[protocol] !== undefined && protocol !== 1 && protocol !== 6 && protocol !== 17 ? names[protocol] : `ip-proto-${protocol}`
-}
+/** What tcpdump prints for an IP protocol it has no decoder for; a later fragment's
+ * `ip-proto-N` has no length after it. */
+const ipProtocolName = (protocol: number): string => `ip-proto-${protocol}`
 
 /** Where the network header starts in the packet's bytes. */
 const networkStart = (p: Packet): number => p.networkOffset ?? 0
