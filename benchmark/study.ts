@@ -483,7 +483,8 @@ async function decodeTest(ns: string, sections: string[], raw: Record<string, Ro
   const plain = node('netring for await', 'ring-packet')
   const numbers = node('netring for await + ipv4/udp fields (numbers)', 'ring-decode')
   const text = node('netring for await + ipv4/udp fields (address strings)', 'ring-decode-text')
-  const readers = [plain, numbers, text, nodePcap, nodePcapDecode]
+  const zeroCopy = node('netring for await, zeroCopy + fields (address strings)', 'ring-decode-text', { zeroCopy: true })
+  const readers = [plain, numbers, text, zeroCopy, nodePcap, nodePcapDecode]
   const rows = await matrix(ns, 'decode', sizes.flatMap((x) => readers.map((reader) => ({ x, reader, generator: trafgen(`udp-${x}`, [x], [], true) }))))
   raw.decode = rows
   // Median CPU per packet of one reader at one size.
@@ -495,11 +496,11 @@ async function decodeTest(ns: string, sections: string[], raw: Record<string, Ro
     '',
     summary(rows, 'frame', false),
     '',
-    '| frame | decoding adds to `for await` (numbers) | (strings) | netring (strings) × node_pcap decode.packet |',
-    '| --- | ---: | ---: | ---: |',
+    '| frame | decoding adds to `for await` (numbers) | (strings) | netring (strings) × node_pcap decode.packet | zeroCopy (strings) × node_pcap decode.packet |',
+    '| --- | ---: | ---: | ---: | ---: |',
     ...sizes.map(
       (x) =>
-        `| ${x} | ${(cpu(x, numbers.name) - cpu(x, plain.name)).toFixed(0)} ns | ${(cpu(x, text.name) - cpu(x, plain.name)).toFixed(0)} ns | ${(cpu(x, text.name) / cpu(x, nodePcapDecode.name)).toFixed(2)} |`,
+        `| ${x} | ${(cpu(x, numbers.name) - cpu(x, plain.name)).toFixed(0)} ns | ${(cpu(x, text.name) - cpu(x, plain.name)).toFixed(0)} ns | ${(cpu(x, text.name) / cpu(x, nodePcapDecode.name)).toFixed(2)} | ${(cpu(x, zeroCopy.name) / cpu(x, nodePcapDecode.name)).toFixed(2)} |`,
     ),
     '',
   )
