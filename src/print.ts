@@ -162,7 +162,8 @@ export class PacketPrinter {
   /** The network layer on; its name ("IP", "ARP, ") only without -e, which named the EtherType. */
   #network(p: Packet, etherType: number, ieee8023: boolean): string {
     const named = this.#options.link !== true
-    const arpName = named ? 'ARP, ' : ''
+    // With -v, tcpdump names the address types: "ARP, Ethernet (len 6), IPv4 (len 4), ".
+    const arpName = (named ? 'ARP, ' : '') + ((this.#options.verbose ?? 0) > 0 && p.arp?.hardwareType === 1 && p.arp.protocolType === 0x0800 ? `Ethernet (len ${p.arp.hardwareSize}), IPv4 (len ${p.arp.protocolSize}), ` : '')
     const arp = p.arp
     if (arp !== undefined) {
       const length = `, length ${p.length - networkStart(p)}`
