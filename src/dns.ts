@@ -11,6 +11,7 @@
  * `dns.*` fields and dns-packet, in camelCase). Where tshark is ambiguous the decoder
  * follows dig (`dns_name_totext`): see `DnsQuestion.name`.
  */
+import { ipv4String, ipv6String } from './layers'
 
 /** The root name, as tshark's `dns.qry.name` shows it. */
 export const DNS_ROOT = '<Root>'
@@ -334,10 +335,10 @@ function readData(r: Reader, type: number, cls: number, ttl: number, from: numbe
   switch (type) {
     case 1: // A
       if (size !== 4) throw new Stop(`A data is ${size} bytes, not 4`)
-      return `${b[from]}.${b[from + 1]}.${b[from + 2]}.${b[from + 3]}`
+      return ipv4String(b, from)
     case 28: // AAAA
       if (size !== 16) throw new Stop(`AAAA data is ${size} bytes, not 16`)
-      return ipv6(b, from)
+      return ipv6String(b, from)
     case 2: // NS
     case 5: // CNAME
     case 12: // PTR
@@ -478,39 +479,3 @@ function label(b: Uint8Array, from: number, to: number): string {
   return text
 }
 
-/** RFC 5952 text of the 16 bytes at `p`, as `inet_ntop` (and so tshark) writes it. */
-function ipv6(b: Uint8Array, p: number): string {
-  const words: number[] = []
-  for (let i = 0; i < 8; i++) words.push((b[p + 2 * i] << 8) | b[p + 2 * i + 1])
-  // The longest run of zero words, the first of equal runs; a single zero is not a run.
-  let best = -1
-  let bestLength = 1
-  for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) {
-      i++
-      continue
-    }
-    let j = i
-    while (j < 8 && words[j] === 0) j++
-    if (j - i > bestLength) {
-      best = i
-      bestLength = j - i
-    }
-    i = j
-  }
-  // ::a.b.c.d (IPv4-compatible) and ::ffff:a.b.c.d (IPv4-mapped), as inet_ntop.
-  if (best === 0 && (bestLength === 6 || (bestLength === 5 && words[5] === 0xffff))) {
-    return `::${bestLength === 5 ? 'ffff:' : ''}${b[p + 12]}.${b[p + 13]}.${b[p + 14]}.${b[p + 15]}`
-  }
-  let text = ''
-  for (let i = 0; i < 8; i++) {
-    if (i === best) {
-      text += '::'
-      i += bestLength - 1
-      continue
-    }
-    if (text !== '' && !text.endsWith(':')) text += ':'
-    text += words[i].toString(16)
-  }
-  return text
-}
