@@ -5,7 +5,7 @@
  * native thread (`record()`); printing reads the decoded packets (`print.ts`). Exit codes as tcpdump's: 2 for bad arguments
  * (with the usage line), 1 for a failure at run time (one message), 0 otherwise.
  */
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 
@@ -217,12 +217,28 @@ function positiveNumber(values: Values, name: string, integer = true): number | 
   return n
 }
 
-function onlyFilter(values: Values): string | undefined {
+/** capture's kernel filter: one -f, or the EXPRESSION words, not both. */
+function kernelFilter(values: Values, expression: string | undefined): string | undefined {
   const filters = values.filter as string[] | undefined
   if (filters !== undefined && filters.length > 1) {
     throw new UsageError('capture takes one -f (it runs as the kernel filter)')
   }
-  return filters?.[0]
+  const option = filters?.[0]
+  if (option !== undefined && expression !== undefined) throw new UsageError('give the filter as -f or as an EXPRESSION, not both')
+  return option ?? expression
+}
+
+/** What -s, -p, the ring flags and --netns ask of a capture. */
+function captureFlags(values: Values, uri: string): { snaplen?: number; version?: number; blockCount?: number; frameCount?: number; promiscuous?: boolean; netns?: string } {
+  return {
+    snaplen: values.snaplen === '0' ? MAX_SNAPLEN : positiveNumber(values, 'snaplen'),
+    version: positiveNumber(values, 'tpacket'),
+    blockCount: positiveNumber(values, 'blocks'),
+    frameCount: positiveNumber(values, 'frames'),
+    // Promiscuous by default on a live interface, as tcpdump; -p turns it off.
+    promiscuous: uri.startsWith('pcapfile:') ? undefined : values['no-promiscuous-mode'] !== true,
+    netns: values.netns as string | undefined,
+  }
 }
 
 /** The largest snaplen, and what tcpdump's `-s 0` means. */
@@ -259,24 +275,15 @@ async function runRecording({ uri, expression }: Source, values: Values, write?:
   const countFilters = write === undefined ? (values.filter as string[] | undefined) : undefined
   const count = positiveNumber(values, 'count')
   const seconds = positiveNumber(values, 'duration', false)
-  const snaplen = values.snaplen === '0' ? MAX_SNAPLEN : positiveNumber(values, 'snaplen')
-  const version = positiveNumber(values, 'tpacket')
-  const blockCount = positiveNumber(values, 'blocks')
-  const frameCount = positiveNumber(values, 'frames')
+  const flags = captureFlags(values, uri)
   const format = values.format as 'pcap' | 'pcap-ns' | 'pcapng' | undefined
   if (format !== undefined && !['pcap', 'pcap-ns', 'pcapng'].includes(format)) {
     throw new UsageError(`--format ${format} must be pcap, pcap-ns or pcapng`)
   }
-  const option = write === undefined ? undefined : onlyFilter(values)
-  if (option !== undefined && expression !== undefined) throw new UsageError('give the filter as -f or as an EXPRESSION, not both')
-  const { filter, ignoreOutgoing } = direction(values, uri, option ?? expression)
-  const netns = values.netns as string | undefined
-  const geometry = { version, blockCount, frameCount }
-  // Promiscuous by default on a live interface, as tcpdump; -p turns it off.
-  const promiscuous = uri.startsWith('pcapfile:') ? undefined : values['no-promiscuous-mode'] !== true
+  const { filter, ignoreOutgoing } = direction(values, uri, write === undefined ? expression : kernelFilter(values, expression))
   const packetBuffered = write === undefined ? undefined : values['packet-buffered'] === true
   const rotate = write === undefined ? undefined : rotation(values)
-  const recorder = record(uri, { count, snaplen, promiscuous, ignoreOutgoing, ...geometry, filter, netns, write, format, countFilters, packetBuffered, rotate })
+  const recorder = record(uri, { count, ...flags, ignoreOutgoing, filter, write, format, countFilters, packetBuffered, rotate })
   // As tcpdump does: tells a script (and the tests) that the capture is open.
   process.stderr.write(`netring: ${uri.startsWith('pcapfile:') ? 'reading from' : 'listening on'} ${uri}\n`)
   const started = performance.now()
@@ -362,7 +369,7 @@ const PRINT_FLAGS = ['quiet', 'link', 'verbose', 'hex', 'ascii', 'time', 'line-b
 let localInterfaces: Map<number, string> | undefined
 
 function localInterfaceName(ifindex: number): string | undefined {
-  localInterfaces ??= new Map(readdirSync('/sys/class/net').map((name) => [Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8')), name]))
+  localInterfaces ??= new Map(listInterfaces().map((i) => [i.index, i.name]))
   return localInterfaces.get(ifindex)
 }
 
@@ -376,9 +383,7 @@ async function print({ uri, expression }: Source, values: Values): Promise<void>
   }
   const count = positiveNumber(values, 'count')
   const seconds = positiveNumber(values, 'duration', false)
-  const option = onlyFilter(values)
-  if (option !== undefined && expression !== undefined) throw new UsageError('give the filter as -f or as an EXPRESSION, not both')
-  const { filter, ignoreOutgoing } = direction(values, uri, option ?? expression)
+  const { filter, ignoreOutgoing } = direction(values, uri, kernelFilter(values, expression))
   const times = (values.time as boolean[] | undefined)?.length ?? 0
   if (times >= TIME_FORMATS.length) throw new UsageError(`-t is given ${times} times; at most ${TIME_FORMATS.length - 1} (-ttttt)`)
   const hex = (values.hex as boolean[] | undefined)?.length ?? 0
@@ -392,14 +397,7 @@ async function print({ uri, expression }: Source, values: Values): Promise<void>
     hexLink: Math.max(hex, ascii) > 1,
   }
   const live = !uri.startsWith('pcapfile:')
-  const snaplen = values.snaplen === '0' ? MAX_SNAPLEN : positiveNumber(values, 'snaplen')
-  const geometry = { version: positiveNumber(values, 'tpacket'), blockCount: positiveNumber(values, 'blocks'), frameCount: positiveNumber(values, 'frames') }
-  const capture = open(
-    uri,
-    live
-      ? { ...geometry, snaplen, filter, ignoreOutgoing, netns: values.netns as string | undefined, promiscuous: values['no-promiscuous-mode'] !== true }
-      : filter === undefined ? {} : { filter },
-  )
+  const capture = open(uri, live ? { ...captureFlags(values, uri), filter, ignoreOutgoing } : filter === undefined ? {} : { filter })
   process.stderr.write(`netring: ${live ? 'listening on' : 'reading from'} ${uri}\n`)
   // A live capture names its namespace's interfaces; a file's indexes are looked up
   // here, as tcpdump does.
