@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
 import { LinkType, open, record, type Packet } from 'netring'
-import { A, B, frame, privileged, sendFrom, seqOf, type Netns } from './helpers/netns'
+import { A, B, frame, privileged, sendFrom, seqOf, startTcpdump, type Netns } from './helpers/netns'
 
 const dir = mkdtempSync(join(tmpdir(), 'netring-any-'))
 
@@ -105,10 +105,7 @@ privileged('record from any: pcapng with a named block per interface, pcap as LI
 
 privileged('netring capture -i any prints what tcpdump -i any prints', async (t, ns) => {
   const path = join(dir, 'tcpdump-any.pcap')
-  const args = ['netns', 'exec', ns.name, 'tcpdump', '-i', 'any', '--immediate-mode', '-U', '-w', path, 'icmp']
-  const tcpdump = spawn('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] })
-  let ready = ''
-  await new Promise<void>((resolve) => tcpdump.stderr.on('data', (d: Buffer) => ((ready += d), ready.includes('listening') && resolve())))
+  const tcpdump = await startTcpdump(ns, 'any', path, 'icmp')
   const cli = spawn(process.execPath, [join(__dirname, '..', 'dist', 'src', 'cli.js'), 'capture', '-i', 'any', '--netns', ns.name, '-q', '-e', '-t', '-c', '4', 'icmp'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, TZ: 'UTC' },
@@ -119,8 +116,7 @@ privileged('netring capture -i any prints what tcpdump -i any prints', async (t,
   await new Promise<void>((resolve) => cli.stderr.on('data', (d: Buffer) => ((err += d), err.includes('listening') && resolve())))
   pingLoopback(ns, 2)
   await new Promise((resolve) => cli.on('close', resolve))
-  tcpdump.kill('SIGINT')
-  await new Promise((resolve) => tcpdump.on('close', resolve))
+  await tcpdump.stop()
   // tcpdump names the interfaces of the namespace it runs in: read the file there.
   // -t: two sockets can stamp a loopback packet a few µs apart.
   const theirs = execFileSync('ip', ['netns', 'exec', ns.name, 'tcpdump', '-nn', '-q', '-e', '-t', '-r', path], {
@@ -140,9 +136,7 @@ for (const scheme of ['ring', 'int']) {
   privileged(`${scheme}:lo sees each packet once, as tcpdump -i lo does`, async (t, ns) => {
     const path = join(dir, `lo-${scheme}.pcap`)
     ns.ip('link', 'set', 'lo', 'up')
-    const tcpdump = spawn('ip', ['netns', 'exec', ns.name, 'tcpdump', '-i', 'lo', '--immediate-mode', '-U', '-w', path, 'icmp'], { stdio: ['ignore', 'ignore', 'pipe'] })
-    let ready = ''
-    await new Promise<void>((resolve) => tcpdump.stderr.on('data', (d: Buffer) => ((ready += d), ready.includes('listening') && resolve())))
+    const tcpdump = await startTcpdump(ns, 'lo', path, 'icmp')
     const capture = open(`${scheme}:lo`, { netns: ns.name, filter: 'icmp' })
     const seen: string[] = []
     const reading = (async () => {
@@ -153,8 +147,7 @@ for (const scheme of ['ring', 'int']) {
     })()
     pingLoopback(ns, 2)
     await reading
-    tcpdump.kill('SIGINT')
-    await new Promise((resolve) => tcpdump.on('close', resolve))
+    await tcpdump.stop()
     t.deepEqual(seen, ['incoming 8', 'incoming 0', 'incoming 8', 'incoming 0'])
     t.regex(execFileSync('tcpdump', ['--count', '-r', path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }), /^4 packets/m)
   })

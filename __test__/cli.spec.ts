@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
 import { open, type Packet } from 'netring'
-import { A, B, frame, privileged, sendFrom, seqOf } from './helpers/netns'
+import { A, B, frame, privileged, sendFrom, seqOf, startTcpdump } from './helpers/netns'
 
 const CLI = join(__dirname, '..', 'dist', 'src', 'cli.js')
 const dir = mkdtempSync(join(tmpdir(), 'netring-cli-'))
@@ -465,12 +465,9 @@ privileged('capture prints what tcpdump -nn prints, line for line, in every mode
   const path = join(dir, 'print.pcap')
   const frames = printFixtures()
   // tcpdump records the frames; both print from its file.
-  const tcpdump = spawn('ip', ['netns', 'exec', ns.name, 'tcpdump', '-i', A, '--immediate-mode', '-U', '-w', path, 'not ip6 or icmp6'], { stdio: ['ignore', 'ignore', 'pipe'] })
-  let ready = ''
-  await new Promise<void>((resolve) => tcpdump.stderr.on('data', (d: Buffer) => ((ready += d), ready.includes('listening') && resolve())))
+  const tcpdump = await startTcpdump(ns, A, path, 'not ip6 or icmp6')
   const live = await cliWhile(['capture', '-i', A, '--netns', ns.name, '-q', '-t', '-c', String(frames.length), 'not ip6 or icmp6'], () => sendFrom(ns, frames))
-  tcpdump.kill('SIGINT')
-  await new Promise((resolve) => tcpdump.on('close', resolve))
+  await tcpdump.stop()
   const env = { ...process.env, TZ: 'UTC' }
   const theirs = (flags: string[]): string => execFileSync('tcpdump', ['-nn', ...flags, '-r', path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env })
   t.is(live.code, 0, live.stderr)

@@ -3,7 +3,7 @@
  * from one end and captures on the other, and removes both even when it fails.
  * Traffic never leaves the namespace.
  */
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import test, { type ExecutionContext } from 'ava'
 
@@ -145,4 +145,25 @@ export function frame(seq: number, length = 64, dst: Buffer = Buffer.from('02000
 /** The sequence number `frame()` wrote. */
 export function seqOf(data: Uint8Array): number {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength).readUInt32BE(14)
+}
+
+/**
+ * Starts `tcpdump -i IFACE --immediate-mode -U -w PATH FILTER` inside the namespace and
+ * resolves once it listens; `stop()` ends it (SIGINT: it finishes its file) and waits for
+ * it to exit. Immediate mode, so that what arrived is in the file when it stops.
+ */
+export async function startTcpdump(ns: Netns, iface: string, path: string, filter: string): Promise<{ stop(): Promise<void> }> {
+  const tcpdump = spawn('ip', ['netns', 'exec', ns.name, 'tcpdump', '-i', iface, '--immediate-mode', '-U', '-w', path, filter], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const exited = new Promise<void>((resolve) => tcpdump.on('close', () => resolve()))
+  let said = ''
+  await new Promise<void>((resolve, reject) => {
+    tcpdump.stderr.on('data', (d: Buffer) => ((said += d), said.includes('listening') && resolve()))
+    void exited.then(() => reject(new Error(`tcpdump ended before it listened: ${said}`)))
+  })
+  return {
+    stop: async () => {
+      tcpdump.kill('SIGINT')
+      await exited
+    },
+  }
 }
