@@ -14,7 +14,7 @@
  * (code `ERR_OUT_OF_RANGE`) or `TypeError` (`ERR_INVALID_ARG_VALUE` / `ERR_INVALID_ARG_TYPE`)
  * whose message names the field (`udp.dstPort`) and the rule.
  */
-import { LinkType } from './layers'
+import { LinkType, type DecodedTcpOption } from './layers'
 
 /** An Ethernet or IP address: text (`'aa:bb:cc:dd:ee:ff'`, `'10.0.0.1'`, `'fe80::1'`) or bytes. */
 export type Address = string | Uint8Array
@@ -104,16 +104,10 @@ export interface Ipv6Spec {
   payloadLength?: number
 }
 
-/** A TCP option (RFC 9293 §3.2, RFC 7323, RFC 2018). */
-export type TcpOption =
-  | 'nop'
-  | 'eol'
-  | { mss: number }
-  | { windowScale: number }
-  | { sackPermitted: true }
-  | { sack: Array<[number, number]> }
-  | { timestamp: [number, number] }
-  | { kind: number; data?: Uint8Array }
+/** A TCP option (RFC 9293 §3.2, RFC 7323, RFC 2018): those `Tcp.optionList` reads back
+ * (`'nop'`, `'eol'`, `{ mss }`, `{ windowScale }`, `{ sackPermitted: true }`, `{ sack }`,
+ * `{ timestamp }`), or any other kind with its data. */
+export type TcpOption = Exclude<DecodedTcpOption, { kind: number }> | { kind: number; data?: Uint8Array }
 
 /** The TCP header. */
 export interface TcpSpec {

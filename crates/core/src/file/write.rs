@@ -91,7 +91,7 @@ impl std::fmt::Debug for FileWriter {
 
 /// Seconds since the epoch, now.
 fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    (now_ns() / 1_000_000_000) as i64
 }
 
 impl FileWriter {
