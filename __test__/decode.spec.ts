@@ -1124,6 +1124,27 @@ test('decode: hand-built frames of each protocol give the field values they were
   t.is(p.payload?.length ?? 0, 0)
 })
 
+test('decode: data, payload and the …Bytes fields are Buffers over the packet\'s own bytes', (t) => {
+  const frame = handBuilt()[0][1]
+  const p = decode(frame)
+  for (const [name, b] of Object.entries({ data: p.data, payload: p.payload, srcBytes: p.ethernet!.srcBytes, options: p.tcp!.options })) {
+    t.true(Buffer.isBuffer(b), name)
+    t.true(b instanceof Buffer, name)
+    t.is(b.constructor, Buffer, name)
+    t.true(inspect(b).startsWith('<Buffer'), name)
+    t.true(b.subarray(0) instanceof Buffer, name)
+    t.is(b.buffer, frame.buffer, `${name} shares the bytes' memory`)
+  }
+  t.deepEqual(p.data, Buffer.from(frame))
+  t.true(p.data.equals(frame))
+  t.is(p.data.toString('hex'), frame.toString('hex'))
+  t.is(p.ethernet!.srcBytes.toString('hex'), frame.subarray(6, 12).toString('hex'))
+  t.deepEqual(JSON.parse(JSON.stringify(p.data)), { type: 'Buffer', data: [...frame] })
+  // A field cut short by the end of the bytes ends there, as subarray() would end it.
+  const cut = decode(frame.subarray(0, 14 + 20 + 22))
+  t.is(cut.tcp?.options.length ?? 0, 0)
+})
+
 test('decode: the frames of the oracle findings give the values tshark gives', (t) => {
   checkHandBuilt(t, handBuilt().filter(isFinding))
 })

@@ -3,7 +3,7 @@ import { call, closedError, fromNative } from './errors'
 import { FileSource } from './file'
 import { NativeCapture, RECORD, type BpfInstruction, type CaptureStats, type NativeBatch } from './native'
 import { CAPTURE_OPTIONS, checkFilter, checkOptions, type CaptureOptions, type Filter } from './options'
-import { Batch, Lease, Packet } from './packet'
+import { Batch, Lease, Packet, Shared } from './packet'
 import { Turn } from './turn'
 import { parseUri, type Scheme } from './uri'
 
@@ -203,18 +203,16 @@ export class Capture implements AsyncIterable<Packet> {
 
   [Symbol.asyncIterator](): AsyncIterableIterator<Packet> {
     this.#checkOpen()
-    let buffer: Buffer | undefined
-    let meta: Uint32Array | undefined
-    let lease: Lease | undefined
+    let shared: Shared | undefined
+    let end = 0
     let at = 0
     const nextBatch = async (): Promise<IteratorResult<Packet>> => {
       const batch = await this.#nextBatch()
       if (batch === undefined) return { done: true, value: undefined }
-      buffer = batch.data
-      meta = batch.meta
-      lease = this.#lease
+      shared = new Shared(batch.data, batch.meta, this.#lease)
+      end = batch.meta.length
       at = RECORD
-      return { done: false, value: new Packet(buffer, meta, 0, lease) }
+      return { done: false, value: new Packet(shared, 0) }
     }
     // The next() still in flight: a next() called before it settled (concurrent calls,
     // as `Promise.all([it.next(), it.next()])`) queues behind it, as Node's own async
@@ -229,8 +227,8 @@ export class Capture implements AsyncIterable<Packet> {
       return result
     }
     const step = (): Promise<IteratorResult<Packet>> => {
-      if (meta !== undefined && at < meta.length && !this.#closed) {
-        const packet = new Packet(buffer!, meta, at, lease)
+      if (at < end && !this.#closed) {
+        const packet = new Packet(shared!, at)
         at += RECORD
         return Promise.resolve({ done: false, value: packet })
       }
@@ -242,8 +240,8 @@ export class Capture implements AsyncIterable<Packet> {
       // After close() no further packet is delivered, even of the current batch.
       next: () => {
         if (waiting !== undefined) return track(waiting.then(step))
-        if (meta !== undefined && at < meta.length && !this.#closed) {
-          const packet = new Packet(buffer!, meta, at, lease)
+        if (at < end && !this.#closed) {
+          const packet = new Packet(shared!, at)
           at += RECORD
           return Promise.resolve({ done: false, value: packet })
         }

@@ -5,6 +5,7 @@
  * address strings and option Buffers are made on each read (the `…Number` and `…Bytes`
  * forms beside them are the cheap ones).
  */
+import { view } from './bytes'
 
 /** libpcap link-layer header types (LINKTYPE_*), as pcap files and `linkType` number them. */
 export const LinkType = {
@@ -108,10 +109,10 @@ export class Ethernet {
     return hexColons(this.#b, this.#at + 6, 6)
   }
   get dstBytes(): Buffer {
-    return this.#b.subarray(this.#at, this.#at + 6)
+    return view(this.#b, this.#at, this.#at + 6)
   }
   get srcBytes(): Buffer {
-    return this.#b.subarray(this.#at + 6, this.#at + 12)
+    return view(this.#b, this.#at + 6, this.#at + 12)
   }
   /** The type/length field at byte 12 as written: 0x8100 when tagged, a length (≤ 1500)
    * for an 802.3 frame (tshark's `eth.type` or `eth.len`). */
@@ -310,14 +311,14 @@ export class Ipv4 {
     return u32(this.#b, this.#at + 16)
   }
   get srcBytes(): Buffer {
-    return this.#b.subarray(this.#at + 12, this.#at + 16)
+    return view(this.#b, this.#at + 12, this.#at + 16)
   }
   get dstBytes(): Buffer {
-    return this.#b.subarray(this.#at + 16, this.#at + 20)
+    return view(this.#b, this.#at + 16, this.#at + 20)
   }
   /** The options (header length − 20 bytes). */
   get options(): Buffer {
-    return this.#b.subarray(this.#at + 20, this.#at + this.headerLength)
+    return view(this.#b, this.#at + 20, this.#at + this.headerLength)
   }
   /** The options one by one, in the shapes `build` takes (`'nop'`, `{ routerAlert }`,
    * `{ type, data }`); the EOL padding after the last is left out. A length that runs
@@ -426,10 +427,10 @@ export class Ipv6 {
     return ipv6String(this.#b, this.#at + 24)
   }
   get srcBytes(): Buffer {
-    return this.#b.subarray(this.#at + 8, this.#at + 24)
+    return view(this.#b, this.#at + 8, this.#at + 24)
   }
   get dstBytes(): Buffer {
-    return this.#b.subarray(this.#at + 24, this.#at + 40)
+    return view(this.#b, this.#at + 24, this.#at + 40)
   }
   /** The fragment header, if there is one. */
   get fragment(): Ipv6Fragment | undefined {
@@ -515,7 +516,7 @@ export class Tcp {
   }
   /** The options (header length − 20 bytes). */
   get options(): Buffer {
-    return this.#b.subarray(this.#at + 20, this.#at + this.headerLength)
+    return view(this.#b, this.#at + 20, this.#at + this.headerLength)
   }
   /** The options one by one, in the shapes `build` takes (`{ mss }`, `{ windowScale }`,
    * `{ sackPermitted: true }`, `{ sack }`, `{ timestamp }`, `'nop'`, `{ kind, data }`);
