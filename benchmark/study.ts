@@ -24,7 +24,7 @@
  * (like the seed's `sar -u`). Runs are repeated and interleaved; tables give medians,
  * charts medians with min–max bars. Raw runs go to results/study.json and study.csv.
  *
- *   node --import tsx benchmark/study.ts [--quick] [--rounds N] [--seconds S] [--test 1,seed,2,drain,loop,decode]
+ *   node --import tsx benchmark/study.ts [--quick] [--rounds N] [--seconds S] [--test 1,seed,2,drain,loop,decode] [--only READER-REGEX] [--sizes 64,512,...]
  */
 import { type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
@@ -43,12 +43,20 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
     seconds: { type: 'string' },
     test: { type: 'string' },
+    only: { type: 'string' },
+    sizes: { type: 'string' },
   },
 })
 const quick = values.quick === true
 const rounds = Number(values.rounds ?? (quick ? 1 : 5))
 const seconds = Number(values.seconds ?? (quick ? 2 : 5))
 const tests = values.test?.split(',') ?? TESTS
+/** --only REGEX: run just the readers whose names match (a quick look at a few; the
+ * tables are printed, results/ and RESULTS.md are left as they are). */
+const only = values.only === undefined ? undefined : new RegExp(values.only)
+const chart = (file: string, svg: string): void => {
+  if (only === undefined) writeFileSync(file, svg)
+}
 for (const t of tests) if (!TESTS.includes(t)) throw new Error(`--test ${t}: known tests are ${TESTS.join(', ')}`)
 const GENERATOR_CPU = 0 // trafgen pins itself to CPU 0
 const READER_CPU = 1
@@ -289,7 +297,8 @@ function series(rows: Row[], f: (r: Run) => number, xs: Array<number | string>):
 }
 
 /** Runs every (x, reader) pair `rounds` times, interleaved. */
-async function matrix(ns: string, test: string, cases: Array<{ x: number | string; reader: Reader; generator: Generator }>): Promise<Row[]> {
+async function matrix(ns: string, test: string, all: Array<{ x: number | string; reader: Reader; generator: Generator }>): Promise<Row[]> {
+  const cases = only === undefined ? all : all.filter((c) => only.test(c.reader.name))
   const rows: Row[] = cases.map((c) => ({ generator: c.generator.name, x: c.x, reader: c.reader.name, runs: [] }))
   for (let round = 1; round <= rounds; round++) {
     for (const [i, c] of cases.entries()) {
@@ -304,7 +313,7 @@ async function matrix(ns: string, test: string, cases: Array<{ x: number | strin
   return rows
 }
 
-const SIZES = quick ? [64, 1518] : [64, 128, 256, 512, 1024, 1280, 1518]
+const SIZES = values.sizes?.split(',').map(Number) ?? (quick ? [64, 1518] : [64, 128, 256, 512, 1024, 1280, 1518])
 
 function test1Readers(): Reader[] {
   if (!existsSync(NODE_PCAP) || !existsSync(join(__dirname, 'node-pcap', 'node_modules', 'pcap'))) {
@@ -389,8 +398,8 @@ async function test1(ns: string, results: string, sections: string[], raw: Recor
   )
   raw.test1 = byTrafgen
   raw.test1b = byNetring
-  writeFileSync(join(results, 'study-test1-cpu.svg'), lineChart({ title: 'Test 1: reader CPU per packet vs frame size (trafgen)', xLabel: 'frame size (bytes)', yLabel: 'ns of reader CPU per packet', series: series(byTrafgen, (r) => r.cpuPerPacketNs, SIZES) }))
-  writeFileSync(join(results, 'study-test1-loss.svg'), lineChart({ title: 'Test 1: loss vs frame size (trafgen)', xLabel: 'frame size (bytes)', yLabel: 'loss (dropped + vanished) %', series: series(byTrafgen, lossPct, SIZES) }))
+  chart(join(results, 'study-test1-cpu.svg'), lineChart({ title: 'Test 1: reader CPU per packet vs frame size (trafgen)', xLabel: 'frame size (bytes)', yLabel: 'ns of reader CPU per packet', series: series(byTrafgen, (r) => r.cpuPerPacketNs, SIZES) }))
+  chart(join(results, 'study-test1-loss.svg'), lineChart({ title: 'Test 1: loss vs frame size (trafgen)', xLabel: 'frame size (bytes)', yLabel: 'loss (dropped + vanished) %', series: series(byTrafgen, lossPct, SIZES) }))
   sections.push(
     '### Test 1: recv() vs ring across frame sizes (generator: trafgen)',
     '',
@@ -442,7 +451,7 @@ async function test2(ns: string, results: string, sections: string[], raw: Recor
         return { x: xs.indexOf(String(row.x)), median: median(v), min: Math.min(...v), max: Math.max(...v) }
       }),
   })
-  writeFileSync(join(results, 'study-test2-loss.svg'), lineChart({ title: `Test 2: loss vs ring size (random frames 64–1518; x: ${xs.join(', ')})`, xLabel: 'ring (V2 frames, then V3 default, int:)', yLabel: 'loss %', series: [byKind(false), byKind(true)], categorical: true }))
+  chart(join(results, 'study-test2-loss.svg'), lineChart({ title: `Test 2: loss vs ring size (random frames 64–1518; x: ${xs.join(', ')})`, xLabel: 'ring (V2 frames, then V3 default, int:)', yLabel: 'loss %', series: [byKind(false), byKind(true)], categorical: true }))
   sections.push(
     '### Test 2: ring sizes (random frame sizes 64–1518)',
     '',
@@ -484,7 +493,8 @@ async function decodeTest(ns: string, sections: string[], raw: Record<string, Ro
   const numbers = node('netring for await + ipv4/udp fields (numbers)', 'ring-decode')
   const text = node('netring for await + ipv4/udp fields (address strings)', 'ring-decode-text')
   const zeroCopy = node('netring for await, zeroCopy + fields (address strings)', 'ring-decode-text', { zeroCopy: true })
-  const readers = [plain, numbers, text, zeroCopy, nodePcap, nodePcapDecode]
+  const byHand = node('netring for await + the same fields read from packet.data', 'ring-data')
+  const readers = [plain, numbers, text, zeroCopy, byHand, nodePcap, nodePcapDecode]
   const rows = await matrix(ns, 'decode', sizes.flatMap((x) => readers.map((reader) => ({ x, reader, generator: trafgen(`udp-${x}`, [x], [], true) }))))
   raw.decode = rows
   // Median CPU per packet of one reader at one size.
@@ -492,15 +502,15 @@ async function decodeTest(ns: string, sections: string[], raw: Record<string, Ro
   sections.push(
     '### Decode: reading IPv4 addresses, protocol and ports of every packet',
     '',
-    "trafgen sends IPv4/UDP frames. netring's readers use `for await` and the packet views (`p.ipv4.srcNumber`, `.dstNumber`, `.protocol`, `p.udp.srcPort`, `.dstPort`; or `.src`/`.dst` as strings); node_pcap's calls `pcap.decode.packet(raw)` and reads `saddr`, `daddr` (as strings), `protocol`, `sport`, `dport`. Without decoding: `for await` counting, and node_pcap's bare callback.",
+    "trafgen sends IPv4/UDP frames. netring's readers use `for await` and the packet views (`p.ipv4.srcNumber`, `.dstNumber`, `.protocol`, `p.udp.srcPort`, `.dstPort`; or `.src`/`.dst` as strings), or read the same numbers from `p.data` at fixed offsets; node_pcap's calls `pcap.decode.packet(raw)` and reads `saddr`, `daddr` (as strings), `protocol`, `sport`, `dport`. Without decoding: `for await` counting, and node_pcap's bare callback.",
     '',
     summary(rows, 'frame', false),
     '',
-    '| frame | decoding adds to `for await` (numbers) | (strings) | netring (strings) × node_pcap decode.packet | zeroCopy (strings) × node_pcap decode.packet |',
-    '| --- | ---: | ---: | ---: | ---: |',
+    '| frame | decoding adds to `for await` (numbers) | (strings) | `packet.data` by hand adds | netring (strings) × node_pcap decode.packet | zeroCopy (strings) × node_pcap decode.packet |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
     ...sizes.map(
       (x) =>
-        `| ${x} | ${(cpu(x, numbers.name) - cpu(x, plain.name)).toFixed(0)} ns | ${(cpu(x, text.name) - cpu(x, plain.name)).toFixed(0)} ns | ${(cpu(x, text.name) / cpu(x, nodePcapDecode.name)).toFixed(2)} | ${(cpu(x, zeroCopy.name) / cpu(x, nodePcapDecode.name)).toFixed(2)} |`,
+        `| ${x} | ${(cpu(x, numbers.name) - cpu(x, plain.name)).toFixed(0)} ns | ${(cpu(x, text.name) - cpu(x, plain.name)).toFixed(0)} ns | ${(cpu(x, byHand.name) - cpu(x, plain.name)).toFixed(0)} ns | ${(cpu(x, text.name) / cpu(x, nodePcapDecode.name)).toFixed(2)} | ${(cpu(x, zeroCopy.name) / cpu(x, nodePcapDecode.name)).toFixed(2)} |`,
     ),
     '',
   )
@@ -624,6 +634,7 @@ async function main(): Promise<void> {
   if (decodeSections.length > 0) {
     const md = ['## Decoding packets: netring\'s views against node_pcap', '', conditions, '', ...decodeSections, footer, ''].join('\n')
     console.log(`\n${md}`)
+    if (only !== undefined) return
     writeFileSync(join(results, 'decode.json'), JSON.stringify({ machine: info, rounds, seconds, ...decodeRaw }, null, 2) + '\n')
     writeFileSync(join(results, 'decode.md'), md)
   }
@@ -638,6 +649,7 @@ async function main(): Promise<void> {
     '',
   ].join('\n')
   console.log(`\n${md}`)
+  if (only !== undefined) return
   writeFileSync(join(results, 'study.json'), JSON.stringify({ machine: info, rounds, seconds, ...raw, ...rawDrain }, null, 2) + '\n')
   writeFileSync(join(results, 'study.csv'), csv(raw))
   writeFileSync(join(results, 'study.md'), md)
