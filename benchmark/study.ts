@@ -120,6 +120,8 @@ const tcpdump: Reader = {
 
 /** One recv() per packet in C: the floor of `int:` (benchmark/c/recv-loop.c). */
 const recvLoop: Reader = { name: 'C recv() loop', cmd: [RECV_LOOP, A], parse: jsonReport('C recv() loop') }
+/** The same with what `int:` asks of each recvmsg(): PACKET_AUXDATA and SO_TIMESTAMPNS. */
+const recvmsgLoop: Reader = { name: 'C recvmsg() loop, auxdata + timestamps', cmd: [RECV_LOOP, A, '--messages'], parse: jsonReport('C recvmsg() loop') }
 
 const nodePcap: Reader = { name: 'node_pcap', cmd: [process.execPath, NODE_PCAP, A], parse: jsonReport('node_pcap') }
 const nodePcapDecode: Reader = { name: 'node_pcap decode.packet', cmd: [process.execPath, NODE_PCAP, A, 'decode'], parse: jsonReport('node_pcap decode.packet') }
@@ -322,6 +324,7 @@ function test1Readers(): Reader[] {
   if (!existsSync(RECV_LOOP)) throw new Error('the C recv() loop is not built: run bash benchmark/setup.sh')
   return [
     recvLoop,
+    recvmsgLoop,
     node('netring int:', 'int', { bufferSize: 4 << 20 }),
     node('netring ring: for await', 'ring-packet'),
     node('netring ring: for await, zeroCopy', 'ring-packet', { zeroCopy: true }),
@@ -403,7 +406,7 @@ async function test1(ns: string, results: string, sections: string[], raw: Recor
   sections.push(
     '### Test 1: recv() vs ring across frame sizes (generator: trafgen)',
     '',
-    `The floor of any \`for await\` loop (benchmark/floor.ts: the same loop over pre-made objects, no capture): ${median(floorRuns).toFixed(0)} ns per iteration (${Math.min(...floorRuns).toFixed(0)}–${Math.max(...floorRuns).toFixed(0)}), on the reader's CPU in the same go. The C recv() loop is int:'s floor (benchmark/c/recv-loop.c, one recv() per packet).`,
+    `The floor of any \`for await\` loop (benchmark/floor.ts: the same loop over pre-made objects, no capture): ${median(floorRuns).toFixed(0)} ns per iteration (${Math.min(...floorRuns).toFixed(0)}–${Math.max(...floorRuns).toFixed(0)}), on the reader's CPU in the same go. The C loops are int:'s floor (benchmark/c/recv-loop.c, one call per packet): a bare recv(), and recvmsg() with the PACKET_AUXDATA and SO_TIMESTAMPNS messages int: asks for (each packet's length, VLAN tag and time).`,
     '',
     summary(byTrafgen, 'frame', true),
     '',
