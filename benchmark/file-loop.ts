@@ -14,7 +14,10 @@ import { existsSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import { build, open, type Packet } from 'netring'
+import { build, LinkType, open, type Packet } from 'netring'
+
+import { pcap } from '../__test__/helpers/frames'
+import { source } from './floor'
 
 const size = Number(process.argv[2] ?? 64)
 const runs = Number(process.argv[3] ?? 8)
@@ -31,17 +34,7 @@ function file(): string {
     { udp: { srcPort: 1234, dstPort: 5678 } },
     { payload: Buffer.alloc(size - FCS - 42) },
   ])
-  const header = Buffer.alloc(24)
-  header.writeUInt32LE(0xa1b2c3d4, 0)
-  header.writeUInt16LE(2, 4)
-  header.writeUInt16LE(4, 6)
-  header.writeUInt32LE(65535, 16)
-  header.writeUInt32LE(1, 20) // LINKTYPE_ETHERNET
-  const record = Buffer.alloc(16 + frame.length)
-  record.writeUInt32LE(frame.length, 8)
-  record.writeUInt32LE(frame.length, 12)
-  frame.copy(record, 16)
-  writeFileSync(path, Buffer.concat([header, ...Array.from({ length: PACKETS }, () => record)]))
+  writeFileSync(path, pcap(LinkType.ETHERNET, new Array<Buffer>(PACKETS).fill(frame)))
   return path
 }
 
@@ -75,15 +68,8 @@ const readers: Record<string, Loop | 'batches'> = {
 
 /** The same `for await` over pre-made objects: the floor (benchmark/floor.ts). */
 async function floor(): Promise<number> {
-  const item = { length: size - FCS }
-  let i = 0
-  const source: AsyncIterable<{ length: number }> = {
-    [Symbol.asyncIterator]: () => ({
-      next: () => (i++ < PACKETS ? Promise.resolve({ done: false, value: item }) : Promise.resolve({ done: true, value: undefined })),
-    }),
-  }
   let sum = 0
-  for await (const p of source) sum += p.length
+  for await (const p of source(PACKETS)) sum += p.length
   return sum
 }
 

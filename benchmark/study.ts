@@ -637,9 +637,10 @@ async function main(): Promise<void> {
   if (decodeSections.length > 0) {
     const md = ['## Decoding packets: netring\'s views against node_pcap', '', conditions, '', ...decodeSections, footer, ''].join('\n')
     console.log(`\n${md}`)
-    if (only !== undefined) return
-    writeFileSync(join(results, 'decode.json'), JSON.stringify({ machine: info, rounds, seconds, ...decodeRaw }, null, 2) + '\n')
-    writeFileSync(join(results, 'decode.md'), md)
+    if (only === undefined) {
+      writeFileSync(join(results, 'decode.json'), JSON.stringify({ machine: info, rounds, seconds, ...decodeRaw }, null, 2) + '\n')
+      writeFileSync(join(results, 'decode.md'), md)
+    }
   }
   if (sections.length === 0) return writeReport(__dirname)
   const md = [

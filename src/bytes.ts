@@ -19,7 +19,7 @@ Object.defineProperty(Bytes.prototype, 'constructor', { value: Buffer, writable:
 export function view(buffer: Buffer, start: number, end: number): Buffer {
   const to = end < buffer.length ? end : buffer.length
   const from = start < to ? start : to
-  return new Bytes(buffer.buffer as ArrayBuffer, buffer.byteOffset + from, to - from) as unknown as Buffer
+  return bytesAt(buffer.buffer as ArrayBuffer, buffer.byteOffset + from, to - from)
 }
 
 /** `length` bytes of `memory` from `offset`, a range known to be inside it. */
